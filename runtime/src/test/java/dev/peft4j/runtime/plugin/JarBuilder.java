@@ -5,10 +5,8 @@ import com.typesafe.config.Config;
 import dev.peft4j.api.spi.Peft4jPlugin;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,8 +43,8 @@ public final class JarBuilder {
     /** Compiles in-memory sources (path like {@code com/x/A.java} to code) and writes a jar with the resources. */
     public static Path jar(Path jar, Map<String, String> sources, Map<String, String> resources) {
         try {
-            Path work = Files.createTempDirectory(jar.getParent(), "src");
-            Path src = work.resolve("src");
+            Path work = Files.createTempDirectory("peft4j-jar-src");
+            Path src = Files.createDirectories(work.resolve("src"));
             for (Map.Entry<String, String> e : sources.entrySet()) {
                 Path f = src.resolve(e.getKey());
                 Files.createDirectories(f.getParent());
@@ -67,7 +65,7 @@ public final class JarBuilder {
     /** Compiles every .java under {@code sourceDir} and jars the classes plus everything under {@code resourceDir}. */
     public static Path jarFromDirectories(Path jar, Path sourceDir, Path resourceDir) {
         try {
-            Path classes = Files.createTempDirectory(jar.getParent(), "classes");
+            Path classes = Files.createTempDirectory("peft4j-jar-classes");
             List<String> files;
             try (Stream<Path> s = Files.walk(sourceDir)) {
                 files = s.filter(p -> p.toString().endsWith(".java")).map(Path::toString).sorted().toList();
@@ -77,10 +75,9 @@ public final class JarBuilder {
                 List<String> args = new ArrayList<>(List.of("--release", "17", "-proc:none", "-d", classes.toString(), "-classpath",
                         String.join(java.io.File.pathSeparator, apiClasspath().stream().map(Path::toString).toList())));
                 args.addAll(files);
-                StringWriter out = new StringWriter();
                 int rc = javac.run(null, null, null, args.toArray(String[]::new));
                 if (rc != 0) {
-                    throw new IllegalStateException("javac failed (" + rc + ") for " + files + out);
+                    throw new IllegalStateException("javac failed (" + rc + ") for " + files + "; see the test's stderr");
                 }
             }
             try (OutputStream os = Files.newOutputStream(jar); JarOutputStream jos = new JarOutputStream(os)) {
@@ -112,7 +109,15 @@ public final class JarBuilder {
         return Map.of("META-INF/services/" + Peft4jPlugin.class.getName(), pluginClass + "\n");
     }
 
-    static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
+    /**
+     * Builds the {@code plugins-example} module's jar from its sources, against the api only, the way
+     * its Maven build does (tests run with the module directory as working directory).
+     */
+    public static Path examplePlugin(Path jar) {
+        Path module = Path.of("..", "plugins-example", "src", "main").toAbsolutePath().normalize();
+        if (!Files.isDirectory(module)) {
+            throw new IllegalStateException("plugins-example sources not found at " + module);
+        }
+        return jarFromDirectories(jar, module.resolve("java"), module.resolve("resources"));
     }
 }
