@@ -41,11 +41,24 @@ public final class BertModel implements TransformerModel {
      * @param withPooler whether to build {@code pooler.dense} (HF's {@code add_pooling_layer})
      */
     public BertModel(ModelConfig config, NDManager parent, boolean withPooler) {
+        this(config, requireNonNull(parent, "parent is null").newSubManager(), withPooler, true);
+    }
+
+    private BertModel(ModelConfig config, NDManager manager, boolean withPooler, boolean named) {
         this.config = requireNonNull(config, "config is null");
         this.bertConfig = BertConfig.from(config);
-        this.manager = requireNonNull(parent, "parent is null").newSubManager();
+        this.manager = manager;
         this.manager.setName("bert-model");
         this.root = new BertBackbone(bertConfig, manager, withPooler);
+    }
+
+    /**
+     * A zero-initialised model that takes {@code manager} over: its parameters are created there,
+     * and {@link #close()} closes it. Used by loaders, which give each model its own base manager
+     * on the model's device.
+     */
+    public static BertModel owning(ModelConfig config, NDManager manager, boolean withPooler) {
+        return new BertModel(config, requireNonNull(manager, "manager is null"), withPooler, true);
     }
 
     /** A tiny random model for tests, with a pooler: weights N(0, 0.02), biases 0, LayerNorm 1/0. */
