@@ -10,7 +10,7 @@ import dev.peft4j.api.config.ConfigReader;
  */
 public record HeadConfig(int numLabels, Pooling pooling, float dropout, float initializerRange) {
     static HeadConfig parse(Config section, boolean pooled, boolean fixedSingleOutput) {
-        ConfigReader r = new ConfigReader(section, "head").allow("name");
+        ConfigReader r = new ConfigReader(section, "").allow("name");
         int numLabels = r.intValue("num-labels", 0, 1_000_000);
         Pooling pooling = Pooling.CLS;
         if (pooled) {

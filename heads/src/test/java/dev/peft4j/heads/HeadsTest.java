@@ -109,7 +109,7 @@ class HeadsTest {
         TinyBackbone backbone = new TinyBackbone(manager, 10, 4);
         assertThatThrownBy(() -> head("sequence-classification", "pooling = max, dropout = 1.5, colour = red", backbone))
                 .isInstanceOf(InvalidConfigException.class)
-                .hasMessageContaining("head.pooling").hasMessageContaining("head.dropout").hasMessageContaining("head.colour");
+                .hasMessageContaining("pooling").hasMessageContaining("dropout").hasMessageContaining("colour");
         assertThatThrownBy(() -> head("sequence-classification", "", backbone)).hasMessageContaining("num-labels is 0");
         assertThatThrownBy(() -> head("regression", "num-labels = 3", backbone)).hasMessageContaining("expected 1");
     }

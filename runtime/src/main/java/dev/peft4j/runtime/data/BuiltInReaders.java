@@ -31,7 +31,7 @@ final class BuiltInReaders {
 
         @Override
         public ReaderConfig parseConfig(Config section) {
-            return ReaderConfig.parse(section, "data.format", true, false, false);
+            return ReaderConfig.parse(section, "", true, false, false);
         }
 
         @Override
@@ -53,7 +53,7 @@ final class BuiltInReaders {
 
         @Override
         public ReaderConfig parseConfig(Config section) {
-            return ReaderConfig.parse(section, "data.format", true, false, false);
+            return ReaderConfig.parse(section, "", true, false, false);
         }
 
         @Override
@@ -75,7 +75,7 @@ final class BuiltInReaders {
 
         @Override
         public ReaderConfig parseConfig(Config section) {
-            return ReaderConfig.parse(section, "data.format", false, false, true);
+            return ReaderConfig.parse(section, "", false, false, true);
         }
 
         @Override
@@ -97,7 +97,7 @@ final class BuiltInReaders {
 
         @Override
         public ReaderConfig parseConfig(Config section) {
-            return ReaderConfig.parse(section, "data.format", false, true, false);
+            return ReaderConfig.parse(section, "", false, true, false);
         }
 
         @Override
@@ -119,7 +119,7 @@ final class BuiltInReaders {
 
         @Override
         public WordNetConfig parseConfig(Config section) {
-            ConfigReader r = new ConfigReader(section, "data.format").allow("name");
+            ConfigReader r = new ConfigReader(section, "").allow("name");
             boolean include = r.bool("include-words");
             boolean skip = r.bool("skip-bad-rows");
             r.finish();
