@@ -100,7 +100,8 @@ class ExperimentValidatorTest {
         assertThat(problems(file)).containsExactly(
                 file + ":4: method.scale: is 20, expected a number in (0, 10]",
                 file + ":5: method.sclae: unknown key (did you mean 'scale'?); known keys: [keep-trainable, scale]",
-                file + ":7: head.name: is not set, but head has keys [num-labels]; set head.name to one of: test-head");
+                file + ":7: head.name: is not set, but head has keys [num-labels]; set head.name to one of: "
+                        + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.TASK_HEAD)));
     }
 
     @Test
@@ -172,19 +173,20 @@ class ExperimentValidatorTest {
 
     @Test
     void objectivesAndDataSplitsAreComponentsToo() throws Exception {
+        String readers = String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.DATASET_READER));
         Path file = write("o.conf", """
                 model.source = x
                 method.name = test-freeze
                 objectives = [ { name = kd-logits, temperature = 2 }, 3 ]
                 data.train.path = t.txt
-                data.eval { path = e.txt, format = tsv }
+                data.eval { path = e.txt, format = tvs }
                 data.test.path = x
                 """);
         assertThat(problems(file)).containsExactly(
                 file + ":3: objectives[0].name: unknown objective 'kd-logits'; registered objectives: none",
                 file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
-                file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: test-lines",
-                file + ":5: data.eval.format: unknown dataset reader 'tsv'; registered dataset readers: test-lines",
+                file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
+                file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,
                 file + ":6: data.test: unknown key; valid keys in data: eval, train");
     }
 }
