@@ -43,8 +43,9 @@ public record ModelSettings(String source, String device, int maxLength) {
                 r.problem("device", "is '" + device + "', expected auto, cpu, gpu or gpu:N");
             }
             int maxLength = r.intValue("max-length", 1, 1 << 20);
-            if (source.startsWith("maven:") && source.split(":", -1).length != 4) {
-                r.problem("source", "is '" + source + "', expected maven:GROUP:ARTIFACT:VERSION or an HF model directory");
+            int parts = source.split(":", -1).length;
+            if (source.startsWith("maven:") && parts != 4 && parts != 5) {
+                r.problem("source", "is '" + source + "', expected maven:GROUP:ARTIFACT:VERSION[:CLASSIFIER] or an HF model directory");
             }
             return new ModelSettings(source, device, maxLength);
         }
