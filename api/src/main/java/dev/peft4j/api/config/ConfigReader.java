@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ import java.util.Set;
  * every problem instead of stopping at the first. Typical use in a factory's {@code parseConfig}:
  *
  * <pre>{@code
- * ConfigReader r = new ConfigReader(section, "method");
+ * ConfigReader r = new ConfigReader(section, "");   // the host adds the section path ("method.r")
  * int rank = r.intValue("r", 1, Integer.MAX_VALUE);
  * String bias = r.oneOf("bias", List.of("none", "all", "lora_only"));
  * r.finish();   // throws InvalidConfigException listing all problems, including unknown keys
@@ -75,8 +76,9 @@ public final class ConfigReader {
     }
 
     public int intValue(String key, int min, int max) {
+        int before = problems.size();
         int v = get(key, ConfigValueType.NUMBER, "an integer", () -> config.getInt(quote(key)), min);
-        if (v < min || v > max) {
+        if (problems.size() == before && (v < min || v > max)) {
             problem(key, "is " + v + ", expected an integer in [" + min + ", " + max + "]");
             return min;
         }
@@ -84,8 +86,9 @@ public final class ConfigReader {
     }
 
     public long longValue(String key, long min, long max) {
+        int before = problems.size();
         long v = get(key, ConfigValueType.NUMBER, "an integer", () -> config.getLong(quote(key)), min);
-        if (v < min || v > max) {
+        if (problems.size() == before && (v < min || v > max)) {
             problem(key, "is " + v + ", expected an integer in [" + min + ", " + max + "]");
             return min;
         }
@@ -97,9 +100,10 @@ public final class ConfigReader {
      * (dropout: {@code [0, 1)} is {@code doubleValue("dropout", 0, true, 1, false)}).
      */
     public double doubleValue(String key, double min, boolean minInclusive, double max, boolean maxInclusive) {
+        int before = problems.size();
         double v = get(key, ConfigValueType.NUMBER, "a number", () -> config.getDouble(quote(key)), min);
         boolean ok = (minInclusive ? v >= min : v > min) && (maxInclusive ? v <= max : v < max);
-        if (!ok || Double.isNaN(v)) {
+        if (problems.size() == before && (!ok || Double.isNaN(v))) {
             problem(key, "is " + v + ", expected a number in " + (minInclusive ? "[" : "(") + fmt(min) + ", " + fmt(max)
                     + (maxInclusive ? "]" : ")"));
             return min;
@@ -183,7 +187,7 @@ public final class ConfigReader {
             return getter.get();
         } catch (ConfigException.WrongType | ConfigException.BadValue e) {
             ConfigValue value = config.getValue(path);
-            problem(key, "is " + value.render() + " (" + value.valueType().name().toLowerCase(Locale.ROOT) + "), expected " + expected);
+            problem(key, "is " + value.render(ConfigRenderOptions.concise()) + " (" + value.valueType().name().toLowerCase(Locale.ROOT) + "), expected " + expected);
             return fallback;
         }
     }
@@ -197,12 +201,15 @@ public final class ConfigReader {
         return describe(config.getValue(path).origin());
     }
 
-    /** "file:line", or the origin's description when it has no file. */
+    /**
+     * "file:line" for files, "resource:line" for classpath resources ({@code reference.conf:12}), or
+     * the origin's description ({@code command line (method.r=4)}).
+     */
     public static String describe(ConfigOrigin origin) {
         if (origin == null) {
             return "";
         }
-        String where = origin.filename() != null ? origin.filename() : origin.resource() != null ? origin.resource() : null;
+        String where = origin.resource() != null ? origin.resource() : origin.filename();
         if (where != null) {
             return origin.lineNumber() > 0 ? where + ":" + origin.lineNumber() : where;
         }

@@ -17,10 +17,13 @@ public interface ComponentFactory<C> {
     }
 
     /**
-     * Parses and validates this factory's section (defaults from reference.conf already merged in).
-     * Must reject unknown keys and report all problems together: use
-     * {@link dev.peft4j.api.config.ConfigReader} and throw its
-     * {@link dev.peft4j.api.config.InvalidConfigException}.
+     * Parses and validates this factory's section: the user's keys over the defaults from the
+     * plugin's {@code reference.conf} ({@code peft4j.methods.<name>} etc.), without the selector key
+     * ({@code name}, {@code format}) and the host's own keys. Must reject unknown keys and report all
+     * problems together: read with {@code new ConfigReader(section, "")} and call
+     * {@link dev.peft4j.api.config.ConfigReader#finish()}, which throws
+     * {@link dev.peft4j.api.config.InvalidConfigException}; the host places the reported keys under
+     * the section's path ({@code method.r}) and keeps each value's file and line.
      */
     C parseConfig(Config section);
 }
