@@ -223,7 +223,7 @@ public record LoraConfig(
      * with its key and origin.
      */
     public static LoraConfig from(Config section) {
-        ConfigReader reader = new ConfigReader(section, "method").allow("name");
+        ConfigReader reader = new ConfigReader(section, "").allow("name");
         String adapterName = reader.string("adapter-name");
         if (!adapterName.isEmpty() && (adapterName.contains(".") || adapterName.isBlank())) {
             reader.problem("adapter-name", "is '" + adapterName + "', expected a non-empty name without dots");
