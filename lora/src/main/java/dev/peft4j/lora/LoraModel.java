@@ -543,6 +543,11 @@ public final class LoraModel implements Adaptation {
         LoraConfig config = requireAdapter(adapter);
         boolean fanInFanOut = targets.get(adapter).stream().anyMatch(p -> ((LoraLinear) root.find(p)).baseLayer().fanInFanOut());
         Map<String, NDArray> state = stateDict(adapter);
+        try {
+            java.nio.file.Files.createDirectories(directory);
+        } catch (java.io.IOException e) {
+            throw new Peft4jException("cannot create adapter directory " + directory + ": " + e.getMessage(), e);
+        }
         files.write(directory.resolve(PeftAdapterConfig.WEIGHTS_FILE), state, Map.of("format", "pt"));
         PeftAdapterConfig.write(directory, config, targets.get(adapter), fanInFanOut);
     }
