@@ -85,7 +85,7 @@ final class TestModels {
     }
 
     /** A container that only holds children (forward is its parent's business). */
-    static final class Container extends Module {
+    static class Container extends Module {
         Container() {
             super(ModuleType.CONTAINER);
         }
