@@ -229,7 +229,7 @@ public record LoraConfig(
             reader.problem("adapter-name", "is '" + adapterName + "', expected a non-empty name without dots");
         }
         int r = reader.intValue("r", 1, Integer.MAX_VALUE);
-        double alpha = reader.doubleValue("alpha", 0, false, Double.MAX_VALUE, true);
+        double alpha = reader.doubleValue("alpha", 0, false, Double.POSITIVE_INFINITY, false);
         double dropout = reader.doubleValue("dropout", 0, true, 1, false);
         ModuleSelector targets = selector(reader, "target-modules");
         ModuleSelector excludes = selector(reader, "exclude-modules");
