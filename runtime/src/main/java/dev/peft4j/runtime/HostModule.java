@@ -51,12 +51,14 @@ public final class HostModule extends AbstractModule {
         sections.addBinding().toInstance(ModelSettings.SECTION);
         sections.addBinding().toInstance(RunSettings.SECTION);
         sections.addBinding().toInstance(PluginSettings.SECTION);
+        sections.addBinding().toInstance(dev.peft4j.runtime.train.TrainConfig.SECTION);
+        sections.addBinding().toInstance(dev.peft4j.runtime.config.DataSettings.SECTION);
 
         bind(TensorFiles.class).to(SafetensorsTensorFiles.class).in(Singleton.class);
         bind(PluginContexts.class).in(Singleton.class);
         bind(ExperimentValidator.class).in(Singleton.class);
         bind(ModelLoader.class).to(HfModelLoader.class);
-        bind(ExperimentRunner.class).to(AdaptOnlyRunner.class);
+        bind(ExperimentRunner.class).to(dev.peft4j.runtime.train.TrainingRunner.class);
     }
 
     private <F extends ComponentFactory<?>> void bindFactories(ComponentKind kind, TypeLiteral<F> type) {
