@@ -77,9 +77,13 @@ public final class TrainingRunner implements ExperimentRunner {
             double totalSeconds = (System.nanoTime() - start) / 1e9;
             Map<String, String> timings = new LinkedHashMap<>();
             timings.put("setup (load model, read and tokenise data)", seconds(setupSeconds));
+            double stepSeconds = result.trainSeconds() - result.evalSeconds();
             timings.put("training (incl. evaluations)", seconds(result.trainSeconds()));
+            timings.put("evaluations during training", seconds(result.evalSeconds()));
             timings.put("optimizer steps", String.valueOf(result.state().step()));
-            timings.put("ms per step", String.format(Locale.ROOT, "%.0f", 1000 * result.trainSeconds() / Math.max(1, result.state().step())));
+            timings.put("ms per step (without evaluations)", String.format(Locale.ROOT, "%.0f", 1000 * stepSeconds / Math.max(1, result.state().step())));
+            timings.put("training examples per second", String.format(Locale.ROOT, "%.1f",
+                    result.state().examplesSeen() / Math.max(1e-9, stepSeconds)));
             timings.put("total", seconds(totalSeconds));
             String metric = config.metric().isEmpty() ? Evaluator.defaultMetric(setup.kind()) : config.metric();
             Path report = RunReport.write(runDirectory, new RunReport.Summary(experiment.run().name(), experiment.method().name(),
