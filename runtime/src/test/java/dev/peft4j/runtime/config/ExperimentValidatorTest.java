@@ -82,7 +82,7 @@ class ExperimentValidatorTest {
         assertThat(problems(file)).containsExactly(
                 file + ":2: method.name: unknown adapter method 'test-freez' (did you mean 'test-freeze'?); registered adapter methods: "
                         + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)),
-                file + ":4: train.epohcs: unknown key (did you mean 'epochs'?); valid keys in train: batch-size, epochs, learning-rate, seed",
+                file + ":4: train.epohcs: unknown key (did you mean 'epochs'?); valid keys in train: adam-beta1, adam-beta2, adam-epsilon, batch-size, bucket-batches, checkpoints, epochs, eval-batch-size, eval-every, gradient-accumulation, learning-rate, load-best, log-every, max-grad-norm, max-steps, metric, patience, schedule, seed, warmup-ratio, warmup-steps, weight-decay",
                 file + ":5: train.batch-size: is \"sixteen\" (string), expected a number (default: 16)");
     }
 
@@ -187,6 +187,6 @@ class ExperimentValidatorTest {
                 file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
                 file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
                 file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,
-                file + ":6: data.test: unknown key; valid keys in data: eval, train");
+                file + ":6: data.test: unknown key; valid keys in data: eval, eval-limit, holdout, labels, train, train-limit");
     }
 }
