@@ -118,6 +118,7 @@ class SafetensorsHostileTest {
     }
 
     @Test
+    @SuppressWarnings("try") // close() inside try-with-resources: use after close is what is tested
     void missingFileDirectoryAndMissingTensorAreNamed() {
         Path missing = dir.resolve("nope.safetensors");
         assertThatThrownBy(() -> SafetensorsFile.open(missing)).isExactlyInstanceOf(SafetensorsException.class)
