@@ -207,6 +207,17 @@ class SafetensorsRoundTripTest {
         }
     }
 
+    @Test
+    void boolBytesOtherThanZeroOrOneLoadAsTrue() {
+        Path path = dir.resolve("bool.safetensors");
+        SafetensorsWriter.writeRaw(path, List.of(raw("b", SafetensorsDType.BOOL, new long[] {4},
+                le(4).put((byte) 0).put((byte) 7).put((byte) -1).put((byte) 1))), null);
+        try (SafetensorsFile f = SafetensorsFile.open(path); NDManager m = NDManager.newBaseManager(); NDArray a = f.load("b", m)) {
+            assertThat(a.toBooleanArray()).containsExactly(false, true, true, true);
+            assertThat(a.toByteBuffer().array()).containsExactly(0, 1, 1, 1); // normalised: torch bools are 0 or 1
+        }
+    }
+
     /**
      * Opt-in ({@code -Dpeft4j.safetensors.pythonCheckDir=DIR}): writes {@code DIR/java_written.safetensors}
      * for {@code tools/safetensors/check_java_written.py}, which proves HF's library reads our files.
