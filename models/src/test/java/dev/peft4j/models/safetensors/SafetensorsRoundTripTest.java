@@ -128,6 +128,7 @@ class SafetensorsRoundTripTest {
             in.put("u8", m.create(new int[] {0, 255}).toType(DataType.UINT8, false));
             in.put("bool", m.create(new boolean[] {false, true, true}));
             in.put("scalar", m.create(2.5f));
+            in.put("transposed", m.create(new float[] {1, 2, 3, 4, 5, 6}, new Shape(2, 3)).transpose()); // non-contiguous view
             Path path = dir.resolve("nd.safetensors");
             SafetensorsWriter.write(path, in, null);
             try (SafetensorsFile f = SafetensorsFile.open(path)) {
@@ -143,6 +144,8 @@ class SafetensorsRoundTripTest {
                 }
                 assertThat(out.get("f32").toFloatArray()).containsExactly(1.25f, -0f, 7e-20f, 3f, 4f, 5f);
                 assertThat(out.get("u8").toUint8Array()).containsExactly(0, 255);
+                assertThat(out.get("transposed").getShape()).isEqualTo(new Shape(3, 2));
+                assertThat(out.get("transposed").toFloatArray()).containsExactly(1, 4, 2, 5, 3, 6);
             }
         }
     }
