@@ -46,12 +46,12 @@ class SafetensorsFuzzTest {
     }
 
     @Test
-    void tinyStoriesFileSurvives600Corruptions() throws IOException {
+    void tinyStoriesFileSurvives400Corruptions() throws IOException {
         Path tiny = SafetensorsTestFiles.tinyStories();
         Assumptions.assumeTrue(tiny != null, "peft4j.data not set or tinystories-260k/model.safetensors missing");
-        Result r = fuzz(Files.readAllBytes(tiny), 600, 0x71_2605L);
-        assertThat(r.rejected).isGreaterThan(240);
-        assertThat(r.loaded).isGreaterThan(30);
+        Result r = fuzz(Files.readAllBytes(tiny), 400, 0x71_2605L);
+        assertThat(r.rejected).isGreaterThan(160);
+        assertThat(r.loaded).isGreaterThan(20);
     }
 
     record Result(int loaded, int rejected) {}
@@ -61,6 +61,7 @@ class SafetensorsFuzzTest {
         int loaded = 0;
         int rejected = 0;
         long start = System.nanoTime();
+        long cpuStart = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         try (NDManager manager = NDManager.newBaseManager()) {
             for (int i = 0; i < iterations; i++) {
                 long caseSeed = seeds.nextLong();
@@ -99,8 +100,9 @@ class SafetensorsFuzzTest {
                 }
             }
         }
-        System.out.printf("safetensors fuzz: %d cases of a %d-byte file in %.1f s: %d loaded, %d rejected%n", iterations,
-                original.length, (System.nanoTime() - start) / 1e9, loaded, rejected);
+        long cpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpuStart;
+        System.out.printf("safetensors fuzz: %d cases of a %d-byte file in %.1f s (%.1f s CPU): %d loaded, %d rejected%n",
+                iterations, original.length, (System.nanoTime() - start) / 1e9, cpu / 1e9, loaded, rejected);
         return new Result(loaded, rejected);
     }
 
