@@ -22,8 +22,10 @@ import java.util.Random;
  */
 final class MeanPoolClassifierHead implements dev.peft4j.api.spi.TaskHead {
     private final Map<String, Module> modules = new LinkedHashMap<>();
+    private final int numLabels;
 
     MeanPoolClassifierHead(NDManager manager, int hidden, MeanPoolClassifierConfig config, long seed) {
+        this.numLabels = config.numLabels();
         Random random = new Random(seed);
         float[] w = new float[config.numLabels() * hidden];
         for (int i = 0; i < w.length; i++) {
@@ -52,6 +54,11 @@ final class MeanPoolClassifierHead implements dev.peft4j.api.spi.TaskHead {
         NDArray counts = mask.sum(new int[] {1}).maximum(1f); // [batch, 1]; a constant, so the Number form is safe here
         NDArray pooled = summed.div(counts);
         return modules.get("classifier").forward(modules.get("dropout").forward(pooled, context), context);
+    }
+
+    @Override
+    public int numLabels() {
+        return numLabels;
     }
 
     /** Mean cross-entropy of logits {@code [batch, num_labels]} against int64 labels {@code [batch]}. */

@@ -104,7 +104,7 @@ public final class ConfigReader {
         double v = get(key, ConfigValueType.NUMBER, "a number", () -> config.getDouble(quote(key)), min);
         boolean ok = (minInclusive ? v >= min : v > min) && (maxInclusive ? v <= max : v < max);
         if (problems.size() == before && (!ok || Double.isNaN(v))) {
-            problem(key, "is " + v + ", expected a number in " + (minInclusive ? "[" : "(") + fmt(min) + ", " + fmt(max)
+            problem(key, "is " + fmt(v) + ", expected a number in " + (minInclusive ? "[" : "(") + fmt(min) + ", " + fmt(max)
                     + (maxInclusive ? "]" : ")"));
             return min;
         }
@@ -130,7 +130,7 @@ public final class ConfigReader {
     /** The raw value's type, for keys that accept several forms (a string or a list). */
     public Optional<ConfigValueType> valueType(String key) {
         read.add(key);
-        return config.hasPathOrNull(quote(key)) ? Optional.of(config.getValue(quote(key)).valueType()) : Optional.empty();
+        return Optional.ofNullable(value(key)).map(ConfigValue::valueType);
     }
 
     public Config section(String key) {
@@ -193,12 +193,13 @@ public final class ConfigReader {
     }
 
     private String origin(String key) {
-        String path = quote(key);
-        if (!config.hasPathOrNull(path)) {
-            ConfigOrigin o = config.origin();
-            return describe(o);
-        }
-        return describe(config.getValue(path).origin());
+        ConfigValue value = value(key);
+        return describe(value == null ? config.root().origin() : value.origin());
+    }
+
+    /** The value at {@code key}, including an explicit null (which {@code Config.getValue} refuses); null if absent. */
+    private ConfigValue value(String key) {
+        return config.root().get(key);
     }
 
     /**

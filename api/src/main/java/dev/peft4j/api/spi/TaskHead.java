@@ -21,4 +21,21 @@ public interface TaskHead {
 
     /** The training loss (a 0-d tensor) of {@code output} against {@code labels}. */
     NDArray loss(NDArray output, NDArray labels, ForwardContext context);
+
+    /**
+     * The labels {@link #loss} expects, so the host can encode them: {@code CLASS_ID} int64 {@code [batch]};
+     * {@code VALUE} float32 {@code [batch]}; {@code MULTI_HOT} float32 {@code [batch, numLabels]};
+     * {@code TOKEN_CLASS_IDS} int64 {@code [batch, seq]} with -100 where ignored; {@code NONE} (the head
+     * derives its targets from the input, as a causal LM does).
+     */
+    enum LabelKind { CLASS_ID, VALUE, MULTI_HOT, TOKEN_CLASS_IDS, NONE }
+
+    default LabelKind labelKind() {
+        return LabelKind.CLASS_ID;
+    }
+
+    /** How many outputs the head has per example (or per token): classes, 1 for regression, labels for multi-label. */
+    default int numLabels() {
+        return 0;
+    }
 }

@@ -51,7 +51,7 @@ class ConfigReaderTest {
                     "test.conf: 1: method.r: is 0, expected an integer in [1, 64]",
                     "test.conf: 2: method.alpha: is \"sixteen\" (string), expected a number",
                     "test.conf: 3: method.bias: is 'nonne', expected one of [none, all, lora_only] (did you mean 'none'?)",
-                    "test.conf: 5: method.dropout: is 1.0, expected a number in [0, 1)",
+                    "test.conf: 5: method.dropout: is 1, expected a number in [0, 1)",
                     "test.conf: 1: method.target-modules: is missing, expected a list of strings",
                     "test.conf: 4: method.dropuot: unknown key (did you mean 'dropout'?); known keys: "
                             + "[r, alpha, bias, dropout, target-modules]");

@@ -1,0 +1,42 @@
+package dev.peft4j.heads;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.ModelInput;
+import dev.peft4j.api.model.ModelOutput;
+import java.util.List;
+
+/** How a sequence becomes one vector: the first ([CLS]) token, the masked mean, or the backbone's pooler. */
+public enum Pooling {
+    CLS, MEAN, POOLER;
+
+    public static final List<String> NAMES = List.of("cls", "mean", "pooler");
+
+    public static Pooling of(String name) {
+        return valueOf(name.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** {@code [batch, hidden]} from {@code lastHiddenState [batch, seq, hidden]}. */
+    public NDArray pool(ModelOutput output, ModelInput input) {
+        NDArray hidden = output.lastHiddenState();
+        switch (this) {
+            case CLS:
+                return hidden.get(new NDIndex(":, 0, :"));
+            case MEAN: {
+                // mask [batch, seq, 1] as float, outside the graph; the sum over seq is differentiable in hidden
+                NDArray mask = input.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1);
+                NDArray counts = mask.sum(new int[] {1}).maximum(1f); // [batch, 1]
+                return hidden.mul(mask).sum(new int[] {1}).div(counts);
+            }
+            case POOLER:
+                if (output.pooled() == null) {
+                    throw new Peft4jException("head pooling = pooler, but the backbone has no pooler output; use pooling = cls or mean");
+                }
+                return output.pooled();
+            default:
+                throw new IllegalStateException(name());
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.peft4j.heads;
+
+import ai.djl.ndarray.NDArray;
+import dev.peft4j.api.model.ModelInput;
+import dev.peft4j.api.model.ModelOutput;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.spi.TaskHead;
+import java.util.Map;
+
+/**
+ * One prediction per token (NER, IOB2 tags): dropout and {@code classifier} on every hidden state.
+ * Word labels sit on each word's first sub-token; every other position is -100 and ignored by the loss.
+ */
+public final class TokenClassificationHead implements TaskHead {
+    private final ClassifierModules modules;
+    private final HeadConfig config;
+
+    TokenClassificationHead(ClassifierModules modules, HeadConfig config) {
+        this.modules = modules;
+        this.config = config;
+    }
+
+    @Override
+    public Map<String, Module> modules() {
+        return modules.modules();
+    }
+
+    /** Logits {@code [batch, seq, numLabels]}. */
+    @Override
+    public NDArray forward(ModelOutput backboneOutput, ModelInput input, ForwardContext context) {
+        return modules.classifier.forward(modules.dropout.forward(backboneOutput.lastHiddenState(), context), context);
+    }
+
+    /** Cross-entropy over all positions whose label is not -100; labels int64 {@code [batch, seq]}. */
+    @Override
+    public NDArray loss(NDArray output, NDArray labels, ForwardContext context) {
+        long classes = output.getShape().get(2);
+        return Losses.crossEntropy(output.reshape(-1, classes), labels.reshape(-1), context);
+    }
+
+    @Override
+    public LabelKind labelKind() {
+        return LabelKind.TOKEN_CLASS_IDS;
+    }
+
+    @Override
+    public int numLabels() {
+        return config.numLabels();
+    }
+}

@@ -1,0 +1,53 @@
+package dev.peft4j.runtime.config;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.peft4j.api.config.ConfigReader;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code model} section.
+ *
+ * @param source an HF model directory or {@code maven:GROUP:ARTIFACT:VERSION}
+ * @param device {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
+ * @param maxLength the longest token sequence, in [1, 1048576]
+ */
+public record ModelSettings(String source, String device, int maxLength) {
+    private static final Pattern DEVICE = Pattern.compile("auto|cpu|gpu(:\\d+)?");
+
+    public ModelSettings {
+        requireNonNull(source, "source is null");
+        requireNonNull(device, "device is null");
+    }
+
+    /** The {@link SettingsSection} of {@code model}. */
+    public static final SettingsSection<ModelSettings> SECTION = new SettingsSection<>() {
+        @Override
+        public String path() {
+            return "model";
+        }
+
+        @Override
+        public Class<ModelSettings> type() {
+            return ModelSettings.class;
+        }
+
+        @Override
+        public ModelSettings read(ConfigReader r) {
+            String source = r.optionalString("source").orElse("");
+            if (source.isEmpty() && r.problems().stream().noneMatch(p -> p.key().equals(r.fullKey("source")))) {
+                r.problem("source", "is not set, expected an HF model directory or maven:GROUP:ARTIFACT:VERSION");
+            }
+            String device = r.string("device");
+            if (!r.problems().stream().anyMatch(p -> p.key().equals(r.fullKey("device"))) && !DEVICE.matcher(device).matches()) {
+                r.problem("device", "is '" + device + "', expected auto, cpu, gpu or gpu:N");
+            }
+            int maxLength = r.intValue("max-length", 1, 1 << 20);
+            int parts = source.split(":", -1).length;
+            if (source.startsWith("maven:") && parts != 4 && parts != 5) {
+                r.problem("source", "is '" + source + "', expected maven:GROUP:ARTIFACT:VERSION[:CLASSIFIER] or an HF model directory");
+            }
+            return new ModelSettings(source, device, maxLength);
+        }
+    };
+}

@@ -1,0 +1,77 @@
+package dev.peft4j.runtime.data;
+
+import dev.peft4j.api.spi.DatasetReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Shared by the built-in readers: UTF-8 decoding with BOM removal, bad-row counting, empty-dataset check. */
+abstract class AbstractReader implements DatasetReader {
+    private static final Logger LOG = LoggerFactory.getLogger(AbstractReader.class);
+
+    protected final ReaderConfig config;
+    private volatile int lastSkipped;
+
+    AbstractReader(ReaderConfig config) {
+        this.config = config;
+    }
+
+    /** How many rows the last {@link #read} skipped (only with {@code skip-bad-rows = true}). */
+    public int lastSkipped() {
+        return lastSkipped;
+    }
+
+    @Override
+    public final List<Example> read(Source source) throws IOException {
+        BadRows bad = new BadRows(config.skipBadRows());
+        List<Example> examples;
+        try (InputStream in = source.open();
+                Reader reader = new java.io.InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT))) {
+            java.io.PushbackReader pushback = new java.io.PushbackReader(new java.io.BufferedReader(reader, 1 << 16), 1);
+            int c = pushback.read();
+            if (c != -1 && c != '\uFEFF') {
+                pushback.unread(c);
+            }
+            examples = read(source.name(), pushback, bad);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new DataException(source.name() + ": not valid UTF-8 (" + e.getMessage() + ")", e);
+        }
+        lastSkipped = bad.skipped();
+        if (bad.skipped() > 0) {
+            LOG.warn("{}: skipped {} bad rows (first: {})", source.name(), bad.skipped(), bad.first());
+        }
+        if (examples.isEmpty()) {
+            throw new DataException(source.name() + ": no examples" + (bad.skipped() > 0 ? " (all " + bad.skipped() + " rows were bad)" : ""));
+        }
+        return examples;
+    }
+
+    abstract List<Example> read(String name, Reader in, BadRows bad) throws IOException;
+
+    /** Reads one line without its terminator (\n, \r\n); null at end of input. */
+    static String readLine(Reader in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        boolean any = false;
+        while ((c = in.read()) != -1) {
+            any = true;
+            if (c == '\n') {
+                break;
+            }
+            sb.append((char) c);
+        }
+        if (!any) {
+            return null;
+        }
+        int n = sb.length();
+        if (n > 0 && sb.charAt(n - 1) == '\r') {
+            sb.setLength(n - 1);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,134 @@
+package dev.peft4j.runtime.data;
+
+import com.typesafe.config.Config;
+import dev.peft4j.api.config.ConfigReader;
+import dev.peft4j.api.spi.DatasetReader;
+import dev.peft4j.api.spi.DatasetReaderFactory;
+import dev.peft4j.api.spi.PluginContext;
+import java.util.List;
+
+/** The factories of the built-in formats (defaults in {@code reference.conf} under {@code peft4j.datasets.<name>}). */
+final class BuiltInReaders {
+    private BuiltInReaders() {}
+
+    static List<DatasetReaderFactory<?>> all() {
+        return List.of(new Tsv(), new Csv(), new Jsonl(), new Conll(), new WordNet());
+    }
+
+    /** WordNet config: the shared reader keys plus {@code include-words}. */
+    record WordNetConfig(ReaderConfig reader, boolean includeWords) {}
+
+    static final class Tsv implements DatasetReaderFactory<ReaderConfig> {
+        @Override
+        public String name() {
+            return "tsv";
+        }
+
+        @Override
+        public String description() {
+            return "tab-separated with a header row, no quoting (GLUE)";
+        }
+
+        @Override
+        public ReaderConfig parseConfig(Config section) {
+            return ReaderConfig.parse(section, "", true, false, false);
+        }
+
+        @Override
+        public DatasetReader create(ReaderConfig config, PluginContext context) {
+            return new TableReader(config, false);
+        }
+    }
+
+    static final class Csv implements DatasetReaderFactory<ReaderConfig> {
+        @Override
+        public String name() {
+            return "csv";
+        }
+
+        @Override
+        public String description() {
+            return "comma-separated with a header row, RFC 4180 quoting";
+        }
+
+        @Override
+        public ReaderConfig parseConfig(Config section) {
+            return ReaderConfig.parse(section, "", true, false, false);
+        }
+
+        @Override
+        public DatasetReader create(ReaderConfig config, PluginContext context) {
+            return new TableReader(config, true);
+        }
+    }
+
+    static final class Jsonl implements DatasetReaderFactory<ReaderConfig> {
+        @Override
+        public String name() {
+            return "jsonl";
+        }
+
+        @Override
+        public String description() {
+            return "one JSON object per line";
+        }
+
+        @Override
+        public ReaderConfig parseConfig(Config section) {
+            return ReaderConfig.parse(section, "", false, false, true);
+        }
+
+        @Override
+        public DatasetReader create(ReaderConfig config, PluginContext context) {
+            return new JsonlReader(config);
+        }
+    }
+
+    static final class Conll implements DatasetReaderFactory<ReaderConfig> {
+        @Override
+        public String name() {
+            return "conll";
+        }
+
+        @Override
+        public String description() {
+            return "CoNLL columns (one word per line, blank line between sentences)";
+        }
+
+        @Override
+        public ReaderConfig parseConfig(Config section) {
+            return ReaderConfig.parse(section, "", false, true, false);
+        }
+
+        @Override
+        public DatasetReader create(ReaderConfig config, PluginContext context) {
+            return new ConllReader(config);
+        }
+    }
+
+    static final class WordNet implements DatasetReaderFactory<WordNetConfig> {
+        @Override
+        public String name() {
+            return "wordnet";
+        }
+
+        @Override
+        public String description() {
+            return "WordNet data.noun: gloss -> lexicographer category (26 classes)";
+        }
+
+        @Override
+        public WordNetConfig parseConfig(Config section) {
+            ConfigReader r = new ConfigReader(section, "").allow("name");
+            boolean include = r.bool("include-words");
+            boolean skip = r.bool("skip-bad-rows");
+            r.finish();
+            return new WordNetConfig(new ReaderConfig("", "", "", "", "", 0, -1, skip), include);
+        }
+
+        @Override
+        public DatasetReader create(WordNetConfig config, PluginContext context) {
+            return new WordNetReader(config.reader(), config.includeWords());
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.peft4j.runtime.data;
+
+/**
+ * One tokenised example, kept for the whole run (tokenise once). Unused parts are null.
+ *
+ * @param ids token ids with special tokens, unpadded
+ * @param typeIds segment ids (pairs), or null
+ * @param classId class id (classification); -1 when unlabelled
+ * @param value regression target
+ * @param multiHot multi-label targets [numLabels] of 0/1
+ * @param tokenLabels per-token class ids, -100 where ignored (specials, non-first sub-tokens)
+ * @param wordIds per-token word index (-1 for specials), token classification only
+ * @param words word count of the source sentence (token classification)
+ * @param index position in the dataset
+ */
+public record EncodedExample(long[] ids, long[] typeIds, int classId, float value, float[] multiHot, long[] tokenLabels,
+        long[] wordIds, int words, int index, boolean labelled) {
+    public int length() {
+        return ids.length;
+    }
+}

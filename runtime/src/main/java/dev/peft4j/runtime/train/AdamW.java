@@ -1,0 +1,164 @@
+package dev.peft4j.runtime.train;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import dev.peft4j.api.nn.Parameter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov and Hutter; PyTorch's {@code torch.optim.AdamW} update) over named parameters.
+ * Weight decay is decoupled ({@code w -= lr * wd * w}) and skipped for biases and norm weights. The
+ * moment buffers are created eagerly in the optimizer's own manager, never inside a step's scope.
+ * Updates run in place on the parameter tensors, outside any gradient collector, inside an
+ * {@link NDScope} that frees the step's temporaries; gradients are zeroed after each update (DJL's
+ * collector never zeroes them) and every {@code getGradient()} handle is closed.
+ */
+public final class AdamW implements AutoCloseable {
+    private final Map<String, Parameter> parameters;
+    private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
+    private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
+    private final Map<String, Boolean> decays = new LinkedHashMap<>();
+    private final NDManager manager;
+    private final double beta1;
+    private final double beta2;
+    private final double epsilon;
+    private final double weightDecay;
+    private long step;
+
+    public AdamW(Map<String, Parameter> parameters, NDManager parent, double beta1, double beta2, double epsilon, double weightDecay) {
+        this.parameters = new LinkedHashMap<>(requireNonNull(parameters, "parameters is null"));
+        this.manager = requireNonNull(parent, "parent is null").newSubManager();
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.epsilon = epsilon;
+        this.weightDecay = weightDecay;
+        parameters.forEach((name, p) -> {
+            expAvg.put(name, manager.zeros(p.shape()));
+            expAvgSq.put(name, manager.zeros(p.shape()));
+            decays.put(name, decays(name, p));
+        });
+    }
+
+    /** No decay on biases and on LayerNorm/RMSNorm weights (1-d tensors or names with norm in them). */
+    static boolean decays(String name, Parameter p) {
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        return !(lower.endsWith(".bias") || lower.equals("bias") || lower.contains("layernorm") || lower.contains("layer_norm")
+                || lower.contains("norm.weight") || lower.contains("ln_") || p.shape().dimension() < 2);
+    }
+
+    public long stepCount() {
+        return step;
+    }
+
+    public Map<String, Parameter> parameters() {
+        return parameters;
+    }
+
+    /** Names of the parameters that get weight decay. */
+    public List<String> decayed() {
+        return decays.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey).toList();
+    }
+
+    /**
+     * The global L2 norm of all gradients, and (if {@code maxNorm > 0} and it is larger) scales them
+     * in place so the norm becomes {@code maxNorm}, as {@code torch.nn.utils.clip_grad_norm_}.
+     */
+    public double clipGradients(double maxNorm) {
+        try (NDScope ignored = new NDScope()) {
+            double sumSq = 0;
+            for (Parameter p : parameters.values()) {
+                NDArray g = p.value().getGradient();
+                sumSq += g.mul(g).sum().getFloat();
+            }
+            double norm = Math.sqrt(sumSq);
+            if (maxNorm > 0 && norm > maxNorm && Double.isFinite(norm)) {
+                float scale = (float) (maxNorm / (norm + 1e-6));
+                for (Parameter p : parameters.values()) {
+                    p.value().getGradient().muli(scale);
+                }
+            }
+            return norm;
+        }
+    }
+
+    /** One update with learning rate {@code lr}, then zeroes the gradients. */
+    public void step(double lr) {
+        step++;
+        double bc1 = 1 - Math.pow(beta1, step);
+        double bc2 = 1 - Math.pow(beta2, step);
+        float stepSize = (float) (lr / bc1);
+        float sqrtBc2 = (float) Math.sqrt(bc2);
+        try (NDScope ignored = new NDScope()) {
+            for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
+                String name = e.getKey();
+                NDArray w = e.getValue().value();
+                NDArray g = w.getGradient();
+                NDArray m = expAvg.get(name);
+                NDArray v = expAvgSq.get(name);
+                // m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2   (in place, not differentiated)
+                m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+                v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
+                if (decays.get(name) && weightDecay > 0) {
+                    w.muli((float) (1 - lr * weightDecay));
+                }
+                // w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
+                NDArray denominator = v.sqrt().divi(sqrtBc2).addi((float) epsilon);
+                w.subi(m.div(denominator).muli(stepSize));
+                g.subi(g); // zero in place: the gradient buffer is shared with the parameter
+            }
+        }
+    }
+
+    /** Zeroes every gradient without updating (e.g. after a skipped step). */
+    public void zeroGradients() {
+        try (NDScope ignored = new NDScope()) {
+            for (Parameter p : parameters.values()) {
+                NDArray g = p.value().getGradient();
+                g.subi(g);
+            }
+        }
+    }
+
+    /** The moment buffers by {@code name.exp_avg} / {@code name.exp_avg_sq}, for checkpoints. */
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        expAvg.forEach((k, v) -> out.put(k + ".exp_avg", v));
+        expAvgSq.forEach((k, v) -> out.put(k + ".exp_avg_sq", v));
+        return out;
+    }
+
+    /** Restores {@link #state()} and the step count; every tensor must be present with the right shape. */
+    public void load(Map<String, NDArray> state, long steps) {
+        for (String name : parameters.keySet()) {
+            for (String suffix : new String[] {".exp_avg", ".exp_avg_sq"}) {
+                NDArray saved = state.get(name + suffix);
+                NDArray target = (suffix.equals(".exp_avg") ? expAvg : expAvgSq).get(name);
+                if (saved == null || !saved.getShape().equals(target.getShape())) {
+                    throw new dev.peft4j.api.Peft4jException("optimizer state '" + name + suffix + "' is "
+                            + (saved == null ? "missing" : "of shape " + saved.getShape()) + ", expected " + target.getShape());
+                }
+            }
+        }
+        for (String name : parameters.keySet()) {
+            copyInto(expAvg.get(name), state.get(name + ".exp_avg"));
+            copyInto(expAvgSq.get(name), state.get(name + ".exp_avg_sq"));
+        }
+        this.step = steps;
+    }
+
+    static void copyInto(NDArray target, NDArray source) {
+        try (NDScope ignored = new NDScope()) {
+            target.subi(target).addi(source.toType(target.getDataType(), false));
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,70 @@
+package dev.peft4j.runtime.train;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import dev.peft4j.api.model.ModelInput;
+import dev.peft4j.api.model.ModelOutput;
+import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.nn.ModuleType;
+import dev.peft4j.api.nn.Parameter;
+import dev.peft4j.api.spi.TaskHead;
+import java.util.Map;
+
+/**
+ * A backbone with a head, as one module tree named like HF's task models: the backbone under its
+ * {@link TransformerModel#baseModelPrefix()} ({@code bert.encoder.layer.0...}) beside the head's
+ * modules ({@code classifier.weight}). Adapter methods are applied to {@link #root()}; the trainer
+ * trains every parameter of the tree marked trainable.
+ */
+public final class TaskModel {
+    /** The task model's root: children are the backbone (by prefix) and the head's modules. */
+    static final class Root extends Module {
+        Root(String prefix, Module backbone, Map<String, Module> head) {
+            super(ModuleType.MODEL);
+            addChild(prefix, backbone);
+            head.forEach(this::addChild);
+        }
+
+        @Override
+        public NDList forward(NDList inputs, ForwardContext context) {
+            throw new UnsupportedOperationException("call TaskModel.forward");
+        }
+    }
+
+    private final TransformerModel backbone;
+    private final TaskHead head;
+    private final Root root;
+
+    public TaskModel(TransformerModel backbone, TaskHead head) {
+        this.backbone = requireNonNull(backbone, "backbone is null");
+        this.head = requireNonNull(head, "head is null");
+        this.root = new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
+    }
+
+    public TransformerModel backbone() {
+        return backbone;
+    }
+
+    public TaskHead head() {
+        return head;
+    }
+
+    public Module root() {
+        return root;
+    }
+
+    /** The head's output (logits) for a batch. */
+    public NDArray forward(ModelInput input, ForwardContext context) {
+        ModelOutput out = backbone.forward(input, context);
+        return head.forward(out, input, context);
+    }
+
+    /** Trainable parameters by full name, in tree order. */
+    public Map<String, Parameter> trainableParameters() {
+        return root.trainableParameters();
+    }
+}

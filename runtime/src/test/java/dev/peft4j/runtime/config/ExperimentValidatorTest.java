@@ -1,0 +1,192 @@
+package dev.peft4j.runtime.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.peft4j.api.config.ConfigProblem;
+import dev.peft4j.api.config.InvalidConfigException;
+import dev.peft4j.runtime.plugin.PluginDiscovery;
+import dev.peft4j.runtime.plugin.PluginRegistry;
+import dev.peft4j.runtime.plugin.TestBuiltinPlugin;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExperimentValidatorTest {
+    static final PluginRegistry REGISTRY = PluginDiscovery.discover(ExperimentValidatorTest.class.getClassLoader(), null);
+
+    @TempDir
+    Path dir;
+
+    static ExperimentValidator validator(PluginRegistry registry) {
+        return new ExperimentValidator(registry, Set.of(ModelSettings.SECTION, RunSettings.SECTION, PluginSettings.SECTION));
+    }
+
+    private Path write(String name, String text) throws Exception {
+        Path f = dir.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    private List<String> problems(Path file, String... overrides) {
+        try {
+            validator(REGISTRY).validate(ExperimentConfig.load(file, List.of(overrides)));
+        } catch (InvalidConfigException e) {
+            return e.problems().stream().map(ConfigProblem::toString).toList();
+        }
+        throw new AssertionError("expected problems");
+    }
+
+    static final String VALID = """
+            model { source = "maven:dev.example:model:1.0", max-length = 64 }
+            method {
+              name = test-freeze
+              keep-trainable = [classifier.weight]
+            }
+            head { name = test-head, num-labels = 3 }
+            data.train { path = train.txt, format = test-lines, lowercase = true }
+            train.epochs = 2
+            """;
+
+    @Test
+    void aValidExperimentCarriesEveryParsedPart() throws Exception {
+        Path file = write("exp.conf", VALID);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file, List.of()));
+        assertThat(v.method().name()).isEqualTo("test-freeze");
+        assertThat(v.method().config()).isEqualTo(new TestBuiltinPlugin.FreezeConfig(List.of("classifier.weight"), 1.0));
+        assertThat(v.head().orElseThrow().config()).isEqualTo(new TestBuiltinPlugin.HeadConfig(3));
+        assertThat(v.datasets()).containsOnlyKeys("train");
+        assertThat(v.datasets().get("train").config()).isEqualTo(new TestBuiltinPlugin.LinesConfig(true));
+        assertThat(v.model()).isEqualTo(new ModelSettings("maven:dev.example:model:1.0", "auto", 64));
+        assertThat(v.run().directory()).isEqualTo(Path.of("runs/experiment"));
+        assertThat(v.objectives()).isEmpty();
+        // the effective config has the factory's defaults filled in, and no peft4j.* tree
+        assertThat(v.config().getDouble("method.scale")).isEqualTo(1.0);
+        assertThat(v.config().getInt("train.epochs")).isEqualTo(2);
+        assertThat(v.config().hasPath("peft4j")).isFalse();
+    }
+
+    @Test
+    void threeMistakesAreReportedTogetherWithTheirLines() throws Exception {
+        Path file = write("bad.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freez
+                train {
+                  epohcs = 3
+                  batch-size = sixteen
+                }
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":2: method.name: unknown adapter method 'test-freez' (did you mean 'test-freeze'?); registered adapter methods: "
+                        + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)),
+                file + ":4: train.epohcs: unknown key (did you mean 'epochs'?); valid keys in train: batch-size, epochs, learning-rate, seed",
+                file + ":5: train.batch-size: is \"sixteen\" (string), expected a number (default: 16)");
+    }
+
+    @Test
+    void factoryProblemsArePlacedUnderTheSectionWithTheUsersLine() throws Exception {
+        Path file = write("f.conf", """
+                model.source = /models/x
+                method {
+                  name = test-freeze
+                  scale = 20
+                  sclae = 2
+                }
+                head.num-labels = 4
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":4: method.scale: is 20, expected a number in (0, 10]",
+                file + ":5: method.sclae: unknown key (did you mean 'scale'?); known keys: [keep-trainable, scale]",
+                file + ":7: head.name: is not set, but head has keys [num-labels]; set head.name to one of: "
+                        + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.TASK_HEAD)));
+    }
+
+    @Test
+    void unknownSectionsAndMissingRequiredValues() throws Exception {
+        Path file = write("u.conf", """
+                tarin { epochs = 1 }
+                model.device = tpu
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":1: tarin: unknown key (did you mean 'train'?); valid keys: "
+                        + String.join(", ", new java.util.TreeSet<>(REGISTRY.reference().root().keySet())),
+                file + ":1: method.name: is missing, expected the name of an adapter method; registered adapter methods: "
+                        + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)),
+                file + ":2: model.device: is 'tpu', expected auto, cpu, gpu or gpu:N",
+                file + ": model.source: is not set, expected an HF model directory or maven:GROUP:ARTIFACT:VERSION"
+                        + " (the default, from reference.conf:8)");
+    }
+
+    @Test
+    void overridesAreTypedAndSayCommandLine() throws Exception {
+        Path file = write("exp.conf", VALID);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file,
+                List.of("method.scale=2.5", "model.source=maven:a:b:c", "method.keep-trainable=[a, b]", "run.name=r1")));
+        assertThat(v.method().config()).isEqualTo(new TestBuiltinPlugin.FreezeConfig(List.of("a", "b"), 2.5));
+        assertThat(v.model().source()).isEqualTo("maven:a:b:c");
+        assertThat(v.run().directory()).isEqualTo(Path.of("runs/r1"));
+        assertThat(problems(file, "method.scale=11", "train.epochs=many", "nokey"))
+                .containsExactly("command line (nokey): nokey: expected key=value");
+        assertThat(problems(file, "method.scale=11", "train.epochs=many")).containsExactly(
+                "command line (method.scale=11): method.scale: is 11, expected a number in (0, 10]",
+                "command line (train.epochs=many): train.epochs: is \"many\" (string), expected a number (default: 1)");
+    }
+
+    @Test
+    void includesAndEnvironmentSubstitution() throws Exception {
+        write("base.conf", "model { source = \"maven:g:a:1\" }\nmethod.name = test-freeze\n");
+        Path file = write("child.conf", """
+                include "base.conf"
+                run.dir = ${?HOME}"/peft4j-runs"
+                run.name = ${?PEFT4J_SURELY_UNSET_VARIABLE}
+                method.scale = 3
+                """);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file, List.of()));
+        assertThat(v.model().source()).isEqualTo("maven:g:a:1");
+        assertThat(v.run().directory()).isEqualTo(Path.of(System.getenv("HOME") + "/peft4j-runs"));
+        assertThat(v.run().name()).isEqualTo("experiment");
+        assertThat(v.config().getDouble("method.scale")).isEqualTo(3.0);
+    }
+
+    @Test
+    void syntaxErrorsHaveALine() throws Exception {
+        Path file = write("s.conf", "model {\n  source = \"x\"\n  device = [\n");
+        assertThatThrownBy(() -> ExperimentConfig.load(file, List.of())).isInstanceOfSatisfying(InvalidConfigException.class,
+                e -> assertThat(e.problems().get(0).origin()).isEqualTo(file + ":4"));
+    }
+
+    @Test
+    void resolvedConfValidatesAgainToTheSameExperiment() throws Exception {
+        Path file = write("exp.conf", VALID);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file, List.of("method.scale=4")));
+        Path resolved = v.writeResolved(dir.resolve("run"));
+        assertThat(resolved.getFileName().toString()).isEqualTo("resolved.conf");
+        ValidatedExperiment again = validator(REGISTRY).validate(ExperimentConfig.load(resolved, List.of()));
+        assertThat(again.method().config()).isEqualTo(v.method().config());
+        assertThat(again.head().orElseThrow().config()).isEqualTo(v.head().orElseThrow().config());
+        assertThat(again.settings()).isEqualTo(v.settings());
+        assertThat(again.config().root().unwrapped()).isEqualTo(v.config().root().unwrapped());
+    }
+
+    @Test
+    void objectivesAndDataSplitsAreComponentsToo() throws Exception {
+        String readers = String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.DATASET_READER));
+        Path file = write("o.conf", """
+                model.source = x
+                method.name = test-freeze
+                objectives = [ { name = kd-logits, temperature = 2 }, 3 ]
+                data.train.path = t.txt
+                data.eval { path = e.txt, format = tvs }
+                data.test.path = x
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":3: objectives[0].name: unknown objective 'kd-logits'; registered objectives: none",
+                file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
+                file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
+                file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,
+                file + ":6: data.test: unknown key; valid keys in data: eval, train");
+    }
+}
