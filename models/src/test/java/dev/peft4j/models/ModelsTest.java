@@ -18,6 +18,10 @@ import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.models.bert.BertModel;
+import dev.peft4j.models.tokenizer.Batch;
+import dev.peft4j.models.tokenizer.Batcher;
+import dev.peft4j.models.tokenizer.HfTextTokenizer;
+import dev.peft4j.models.tokenizer.SentenceEmbeddings;
 import dev.peft4j.models.safetensors.SafetensorsFile;
 import dev.peft4j.models.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -29,6 +33,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,6 +90,21 @@ class ModelsTest {
             assertThat(maxAbsDiff(out.lastHiddenState(), floats(expected.get("last_hidden_state"), step))).isLessThanOrEqualTo(1e-5f);
             // (60 + 24 + 2) * 32 + 64 embeddings, 2 layers of 7,504, pooler 1,056
             assertThat(reloaded.module().parameterCount()).isEqualTo(18_880);
+        }
+    }
+
+    @Test
+    void tokenizerFromTheDirectoryFeedsTheModelAndSentenceVectorsAreUnitLength() {
+        HfModelDirectory directory = HfModelDirectory.open(TINY.resolve("model"));
+        try (TransformerModel model = Models.load(directory.path(), Device.cpu());
+                HfTextTokenizer tokenizer = directory.tokenizer();
+                NDManager step = model.manager().newSubManager()) {
+            Batch batch = new Batcher(tokenizer.padTokenId()).pad(List.of(tokenizer.encode("The cat sat on the mat.", 16),
+                    tokenizer.encodePair("hello world", "how are you today?", 16)), step);
+            ModelOutput out = model.forward(batch.toModelInput(), ForwardContext.inference(step));
+            NDArray vectors = SentenceEmbeddings.meanPooledNormalized(out, batch.attentionMask());
+            assertThat(vectors.getShape()).isEqualTo(new Shape(2, 32));
+            assertThat(vectors.norm(new int[] {1}).toFloatArray()).containsExactly(new float[] {1f, 1f}, Offset.offset(1e-5f));
         }
     }
 
