@@ -133,6 +133,18 @@ class BertModelTest {
     }
 
     @Test
+    void padTokenIdFollowsHf() {
+        Map<String, Object> values = new HashMap<>(TINY.toConfigJson());
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isZero();
+        values.put("pad_token_id", 7L);
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isEqualTo(7);
+        values.put("pad_token_id", null); // explicit null: no padding_idx
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isEqualTo(-1);
+        values.remove("pad_token_id"); // absent: HF's default 0
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isZero();
+    }
+
+    @Test
     void adapterReplacementIsSeenAtForwardTime() {
         try (BertModel model = BertModel.random(TINY, base, 4); NDManager step = base.newSubManager()) {
             ModelInput in = new ModelInput(step.create(new long[][] {{2, 5, 7, 3}}), step.create(new long[][] {{1, 1, 1, 1}}));
