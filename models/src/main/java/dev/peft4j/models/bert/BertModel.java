@@ -46,11 +46,16 @@ public final class BertModel implements TransformerModel {
 
     /** Takes {@code manager} over (it becomes {@link #manager()}, closed by {@link #close()}). */
     private BertModel(NDManager manager, ModelConfig config, boolean withPooler) {
-        this.config = requireNonNull(config, "config is null");
-        this.bertConfig = BertConfig.from(config);
-        this.manager = manager;
-        this.manager.setName("bert-model");
-        this.root = new BertBackbone(bertConfig, manager, withPooler);
+        try {
+            this.config = requireNonNull(config, "config is null");
+            this.bertConfig = BertConfig.from(config);
+            this.manager = manager;
+            this.manager.setName("bert-model");
+            this.root = new BertBackbone(bertConfig, manager, withPooler);
+        } catch (RuntimeException e) {
+            manager.close(); // a bad config must not leak the parameters created so far
+            throw e;
+        }
     }
 
     /**
