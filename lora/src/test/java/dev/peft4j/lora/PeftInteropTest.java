@@ -66,7 +66,7 @@ class PeftInteropTest {
         try (NDManager m = NDManager.newBaseManager(); TransformerModel model = Models.load(fixtures().resolve("base-bert"), Device.cpu())) {
             Path adapter = fixtures().resolve("lora-qv");
             NDArray base = model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState();
-            LoraModel lora = LoraModel.fromPretrained(model.module(), "bert", adapter, SafetensorsTensorFiles.INSTANCE, "default");
+            LoraModel lora = LoraModel.fromPretrained(model.module(), "bert", adapter, TestModels.FILES, "default");
             assertThat(lora.targetedModules()).containsExactly("encoder.layer.0.attention.self.query", "encoder.layer.0.attention.self.value",
                     "encoder.layer.1.attention.self.query", "encoder.layer.1.attention.self.value");
             NDArray out = model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState();
@@ -84,7 +84,7 @@ class PeftInteropTest {
             TestModels.Classifier root = seqCls();
             try (TransformerModel model = root.backbone()) {
                 Path adapter = fixtures().resolve("dora-rslora-cls");
-                LoraModel lora = LoraModel.fromPretrained(root, "bert", adapter, SafetensorsTensorFiles.INSTANCE, "default");
+                LoraModel lora = LoraModel.fromPretrained(root, "bert", adapter, TestModels.FILES, "default");
                 assertThat(lora.config("default").useDora()).isTrue();
                 assertThat(lora.config("default").useRslora()).isTrue();
                 assertThat(lora.targetedModules()).hasSize(6);
@@ -142,9 +142,9 @@ class PeftInteropTest {
                         noise.close();
                     }
                     Path dir = out.resolve(config.adapterName());
-                    lora.save(dir, SafetensorsTensorFiles.INSTANCE);
+                    lora.save(dir, TestModels.FILES);
                     NDArray logits = root.logits(batch(m), ForwardContext.inference(m));
-                    SafetensorsTensorFiles.INSTANCE.write(dir.resolve("expected.safetensors"), Map.of("logits", logits), Map.of("format", "pt"));
+                    TestModels.FILES.write(dir.resolve("expected.safetensors"), Map.of("logits", logits), Map.of("format", "pt"));
                 }
             }
         }
