@@ -43,6 +43,7 @@ class LoraModelTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the disable handle is used only for its scope
     void namedAdaptersSwitchDisableAndDeleteWithoutTouchingTheBase() {
         try (NDManager m = NDManager.newBaseManager(); BertModel model = TestModels.randomBert(m, 1)) {
             NDArray base = out(model, m);
@@ -138,6 +139,7 @@ class LoraModelTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void switchingWhileMergedIsRefusedAndDisableUnmergesForTheBlock() {
         try (NDManager m = NDManager.newBaseManager(); BertModel model = TestModels.randomBert(m, 1)) {
             NDArray base = out(model, m);

@@ -79,6 +79,7 @@ class PeftInteropTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the model is held only to be closed
     void doraRsloraWithClassifierWrittenByPeftGivesPeftsLogits() {
         try (NDManager m = NDManager.newBaseManager()) {
             TestModels.Classifier root = seqCls();
@@ -124,6 +125,7 @@ class PeftInteropTest {
      * {@code java-dora} (DoRA + rsLoRA on every dense, query, key, value; no task type).
      * Run with -Dpeft4j.lora.writeFixtures=DIR to refresh the committed copies.
      */
+    @SuppressWarnings("try")
     static void writeJavaAdapters(Path out) {
         List<LoraConfig> configs = List.of(
                 LoraConfig.builder().adapterName("java-lora").r(4).alpha(8).targetModules("query", "value")
