@@ -1,0 +1,102 @@
+package dev.peft4j.models.gpt2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.ModelInput;
+import dev.peft4j.api.model.ModelOutput;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Linear;
+import dev.peft4j.models.generation.TestFixtures;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class Gpt2LMHeadModelTest {
+    static Gpt2LMHeadModel loadTiny(NDManager m) throws Exception {
+        Path dir = TestFixtures.resource("tiny-gpt2");
+        Gpt2LMHeadModel model = new Gpt2LMHeadModel(Gpt2Config.from(TestFixtures.config(dir)), m);
+        TestFixtures.loadStrict(model.module(), dir.resolve("model.safetensors"), model.ignoredBufferNames());
+        return model;
+    }
+
+    @Test
+    void treeHasHfNamesConv1dLayoutAndTiedHead() {
+        try (NDManager m = NDManager.newBaseManager();
+                Gpt2LMHeadModel model = Gpt2LMHeadModel.random(Gpt2Config.fromMap(Map.of("model_type", "gpt2", "vocab_size", 50,
+                        "n_positions", 16, "n_embd", 8, "n_layer", 2, "n_head", 2)), m, 3)) {
+            assertThat(model.module().namedParameters().keySet()).containsExactly("transformer.wte.weight",
+                    "transformer.wpe.weight", "transformer.h.0.ln_1.weight", "transformer.h.0.ln_1.bias",
+                    "transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_attn.bias",
+                    "transformer.h.0.attn.c_proj.weight", "transformer.h.0.attn.c_proj.bias", "transformer.h.0.ln_2.weight",
+                    "transformer.h.0.ln_2.bias", "transformer.h.0.mlp.c_fc.weight", "transformer.h.0.mlp.c_fc.bias",
+                    "transformer.h.0.mlp.c_proj.weight", "transformer.h.0.mlp.c_proj.bias", "transformer.h.1.ln_1.weight",
+                    "transformer.h.1.ln_1.bias", "transformer.h.1.attn.c_attn.weight", "transformer.h.1.attn.c_attn.bias",
+                    "transformer.h.1.attn.c_proj.weight", "transformer.h.1.attn.c_proj.bias", "transformer.h.1.ln_2.weight",
+                    "transformer.h.1.ln_2.bias", "transformer.h.1.mlp.c_fc.weight", "transformer.h.1.mlp.c_fc.bias",
+                    "transformer.h.1.mlp.c_proj.weight", "transformer.h.1.mlp.c_proj.bias", "transformer.ln_f.weight",
+                    "transformer.ln_f.bias");
+            Linear cAttn = (Linear) model.module().find("transformer.h.0.attn.c_attn");
+            assertThat(cAttn.fanInFanOut()).isTrue();
+            assertThat(cAttn.weight().getShape()).isEqualTo(new Shape(8, 24));
+            assertThat(model.baseModelPrefix()).isEqualTo("transformer");
+        }
+    }
+
+    @Test
+    void unsupportedActivationIsAClearError() {
+        assertThatThrownBy(() -> Gpt2Config.fromMap(Map.of("model_type", "gpt2", "vocab_size", 50, "n_positions", 16, "n_embd", 8,
+                "n_layer", 2, "n_head", 2, "activation_function", "relu")))
+                .isInstanceOf(Peft4jException.class).hasMessageContaining("\"relu\"");
+    }
+
+    @Test
+    void tinyGpt2MatchesTransformers() throws Exception {
+        Map<String, Object> expected = TestFixtures.json(TestFixtures.resource("tiny-gpt2/expected.json"));
+        try (NDManager m = NDManager.newBaseManager(); Gpt2LMHeadModel model = loadTiny(m)) {
+            NDArray ids = ids(m, expected.get("input_ids"));
+            NDArray mask = ids(m, expected.get("attention_mask"));
+            ModelOutput out = model.forward(new ModelInput(ids, mask), ForwardContext.inference(m));
+            float diff = maxDiff(out.logits(), expected);
+            System.out.println("tiny-gpt2 max |logit diff| vs transformers: " + diff);
+            assertThat(diff).isLessThan(1e-4f);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static NDArray ids(NDManager m, Object rows) {
+        List<List<Double>> list = (List<List<Double>>) rows;
+        long[] flat = list.stream().flatMap(List::stream).mapToLong(Double::longValue).toArray();
+        return m.create(flat, new Shape(list.size(), list.get(0).size()));
+    }
+
+    @SuppressWarnings("unchecked")
+    static float maxDiff(NDArray logits, Map<String, Object> expected) {
+        List<Double> values = (List<Double>) expected.get("logits");
+        List<List<Double>> mask = (List<List<Double>>) expected.get("attention_mask");
+        long b = logits.getShape().get(0);
+        long t = logits.getShape().get(1);
+        long v = logits.getShape().get(2);
+        assertThat((long) values.size()).isEqualTo(b * t * v);
+        float[] actual = logits.toFloatArray();
+        float max = 0;
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                if (mask.get(i).get(j) == 0) {
+                    continue;
+                }
+                for (int k = 0; k < v; k++) {
+                    int idx = (int) ((i * t + j) * v + k);
+                    max = Math.max(max, Math.abs(actual[idx] - values.get(idx).floatValue()));
+                }
+            }
+        }
+        return max;
+    }
+}
