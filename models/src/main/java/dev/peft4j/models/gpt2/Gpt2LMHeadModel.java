@@ -43,9 +43,23 @@ public final class Gpt2LMHeadModel implements TransformerModel {
 
     /** Builds the tree with zero weights (LayerNorm weights one) in a sub-manager of {@code parent}. */
     public Gpt2LMHeadModel(Gpt2Config config, NDManager parent) {
+        this(config, requireNonNull(parent, "parent is null").newSubManager(), true);
+    }
+
+    private Gpt2LMHeadModel(Gpt2Config config, NDManager manager, boolean owned) {
         this.config = requireNonNull(config, "config is null");
-        this.manager = requireNonNull(parent, "parent is null").newSubManager();
-        this.root = new Root(config, manager);
+        this.manager = manager;
+        try {
+            this.root = new Root(config, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** Builds the tree in {@code manager}, which the model takes over: {@link #close()} closes it. */
+    public static Gpt2LMHeadModel owning(Gpt2Config config, NDManager manager) {
+        return new Gpt2LMHeadModel(config, requireNonNull(manager, "manager is null"), true);
     }
 
     /** A model with random weights (normal, std 0.02; LayerNorms one and zero) for tests. */

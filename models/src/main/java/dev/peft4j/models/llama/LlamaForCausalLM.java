@@ -37,9 +37,23 @@ public final class LlamaForCausalLM implements TransformerModel {
 
     /** Builds the tree with zero weights (norms one) in a new sub-manager of {@code parent}; load weights afterwards. */
     public LlamaForCausalLM(LlamaConfig config, NDManager parent) {
+        this(config, requireNonNull(parent, "parent is null").newSubManager(), true);
+    }
+
+    private LlamaForCausalLM(LlamaConfig config, NDManager manager, boolean owned) {
         this.config = requireNonNull(config, "config is null");
-        this.manager = requireNonNull(parent, "parent is null").newSubManager();
-        this.root = new Root(config, manager);
+        this.manager = manager;
+        try {
+            this.root = new Root(config, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** Builds the tree in {@code manager}, which the model takes over: {@link #close()} closes it. */
+    public static LlamaForCausalLM owning(LlamaConfig config, NDManager manager) {
+        return new LlamaForCausalLM(config, requireNonNull(manager, "manager is null"), true);
     }
 
     /**

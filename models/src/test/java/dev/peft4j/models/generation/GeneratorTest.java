@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -12,9 +13,9 @@ import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.TransformerModel;
-import dev.peft4j.models.gpt2.Gpt2Config;
+import dev.peft4j.models.gpt2.Gpt2Loader;
 import dev.peft4j.models.gpt2.Gpt2LMHeadModel;
-import dev.peft4j.models.llama.LlamaConfig;
+import dev.peft4j.models.llama.LlamaLoader;
 import dev.peft4j.models.llama.LlamaForCausalLM;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,16 +29,12 @@ import org.junit.jupiter.api.Test;
 class GeneratorTest {
     static LlamaForCausalLM tinyLlama(NDManager m) throws Exception {
         Path dir = TestFixtures.resource("tiny-llama");
-        LlamaForCausalLM model = new LlamaForCausalLM(LlamaConfig.from(TestFixtures.config(dir)), m);
-        TestFixtures.loadStrict(model.module(), dir.resolve("model.safetensors"), Set.of());
-        return model;
+        return LlamaLoader.load(dir.resolve("model.safetensors"), TestFixtures.config(dir), Device.cpu());
     }
 
     static Gpt2LMHeadModel tinyGpt2(NDManager m) throws Exception {
         Path dir = TestFixtures.resource("tiny-gpt2");
-        Gpt2LMHeadModel model = new Gpt2LMHeadModel(Gpt2Config.from(TestFixtures.config(dir)), m);
-        TestFixtures.loadStrict(model.module(), dir.resolve("model.safetensors"), model.ignoredBufferNames());
-        return model;
+        return Gpt2Loader.load(dir.resolve("model.safetensors"), TestFixtures.config(dir), Device.cpu());
     }
 
     static void assertCachedEqualsUncached(TransformerModel model, long[] prompt, int n) {
@@ -148,9 +145,7 @@ class GeneratorTest {
         List<String> golden = Files.readAllLines(dir.resolve("golden_greedy_bos_200.txt"));
         long[] expectedIds = Arrays.stream(golden.get(0).trim().split("\\s+")).mapToLong(Long::parseLong).toArray();
         String expectedText = String.join("\n", golden.subList(1, golden.size()));
-        try (NDManager m = NDManager.newBaseManager();
-                LlamaForCausalLM model = new LlamaForCausalLM(LlamaConfig.from(TestFixtures.config(dir)), m)) {
-            TestFixtures.loadStrict(model.module(), dir.resolve("model.safetensors"), Set.of());
+        try (LlamaForCausalLM model = LlamaLoader.load(dir.resolve("model.safetensors"), TestFixtures.config(dir), Device.cpu())) {
             assertThat(model.module().parameterCount()).isEqualTo(260_032L);
             Generator generator = new Generator(model);
             generator.generate(new long[] {1}, GenerationConfig.greedy(20)); // warm-up

@@ -3,6 +3,7 @@ package dev.peft4j.models.gpt2;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -12,18 +13,19 @@ import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.models.generation.TestFixtures;
+import dev.peft4j.models.safetensors.SafetensorsFile;
+import dev.peft4j.models.safetensors.SafetensorsWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class Gpt2LMHeadModelTest {
     static Gpt2LMHeadModel loadTiny(NDManager m) throws Exception {
         Path dir = TestFixtures.resource("tiny-gpt2");
-        Gpt2LMHeadModel model = new Gpt2LMHeadModel(Gpt2Config.from(TestFixtures.config(dir)), m);
-        TestFixtures.loadStrict(model.module(), dir.resolve("model.safetensors"), model.ignoredBufferNames());
-        return model;
+        return Gpt2Loader.load(dir.resolve("model.safetensors"), TestFixtures.config(dir), Device.cpu());
     }
 
     @Test
@@ -66,6 +68,34 @@ class Gpt2LMHeadModelTest {
             float diff = maxDiff(out.logits(), expected);
             System.out.println("tiny-gpt2 max |logit diff| vs transformers: " + diff);
             assertThat(diff).isLessThan(1e-4f);
+        }
+    }
+
+    @Test
+    void loadsBareGpt2ModelLayoutAndSkipsMaskBuffersByName(@TempDir Path tmp) throws Exception {
+        Map<String, Object> expected = TestFixtures.json(TestFixtures.resource("tiny-gpt2/expected.json"));
+        Path dir = TestFixtures.resource("tiny-gpt2");
+        try (NDManager m = NDManager.newBaseManager(); SafetensorsFile source = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            // The original hub layout: GPT2Model names without "transformer.", plus causal-mask buffers.
+            Map<String, NDArray> bare = new LinkedHashMap<>();
+            for (String name : source.names()) {
+                bare.put(name.substring("transformer.".length()), source.load(name, m));
+            }
+            bare.put("h.0.attn.bias", m.ones(new Shape(1, 1, 32, 32)));
+            bare.put("h.1.attn.masked_bias", m.ones(new Shape()));
+            SafetensorsWriter.write(tmp.resolve("bare.safetensors"), bare, Map.of("format", "pt"));
+            try (Gpt2LMHeadModel model = Gpt2Loader.load(tmp.resolve("bare.safetensors"), TestFixtures.config(dir), Device.cpu())) {
+                ModelOutput out = model.forward(new ModelInput(ids(m, expected.get("input_ids")), ids(m, expected.get("attention_mask"))),
+                        ForwardContext.inference(m));
+                assertThat(maxDiff(out.logits(), expected)).isLessThan(1e-4f);
+            }
+            // Any other unknown tensor, or a missing one, is an error naming it.
+            bare.put("h.0.attn.extra", m.ones(new Shape(2)));
+            bare.remove("ln_f.bias");
+            SafetensorsWriter.write(tmp.resolve("bad.safetensors"), bare, Map.of("format", "pt"));
+            assertThatThrownBy(() -> Gpt2Loader.load(tmp.resolve("bad.safetensors"), TestFixtures.config(dir), Device.cpu()))
+                    .isInstanceOf(Peft4jException.class).hasMessageContaining("h.0.attn.extra")
+                    .hasMessageContaining("transformer.ln_f.bias");
         }
     }
 

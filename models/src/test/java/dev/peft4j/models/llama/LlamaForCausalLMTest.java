@@ -3,6 +3,7 @@ package dev.peft4j.models.llama;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -29,9 +30,7 @@ class LlamaForCausalLMTest {
     }
 
     static LlamaForCausalLM load(Path dir, NDManager manager) throws Exception {
-        LlamaForCausalLM model = new LlamaForCausalLM(LlamaConfig.from(TestFixtures.config(dir)), manager);
-        TestFixtures.loadStrict(model.module(), dir.resolve("model.safetensors"), Set.of());
-        return model;
+        return LlamaLoader.load(dir.resolve("model.safetensors"), TestFixtures.config(dir), Device.cpu());
     }
 
     @SuppressWarnings("unchecked")
