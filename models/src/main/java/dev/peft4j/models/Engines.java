@@ -1,0 +1,81 @@
+package dev.peft4j.models;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import dev.peft4j.api.Peft4jException;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Starts DJL's PyTorch engine the way peft4j needs it (offline, thread counts set before start-up)
+ * and turns the device setting ({@code auto}, {@code cpu}, {@code gpu:N}) into a DJL {@link Device}.
+ */
+public final class Engines {
+    /** System property: PyTorch intra-op and inter-op thread count, applied at engine start-up. */
+    public static final String THREADS_PROPERTY = "peft4j.threads";
+
+    private static final Pattern GPU = Pattern.compile("gpu:(\\d{1,4})");
+
+    private Engines() {}
+
+    /**
+     * The PyTorch engine, started offline ({@code ai.djl.offline=true} unless the user set it) with
+     * {@code ai.djl.pytorch.num_threads} from {@code peft4j.threads} when given. These properties
+     * are read once at engine start-up, so they must be set before any other DJL call.
+     */
+    public static synchronized Engine pytorch() {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        String threads = System.getProperty(THREADS_PROPERTY);
+        if (threads != null && !threads.isBlank()) {
+            int n;
+            try {
+                n = Integer.parseInt(threads.trim());
+            } catch (NumberFormatException e) {
+                n = -1;
+            }
+            if (n < 1) {
+                throw new Peft4jException("system property " + THREADS_PROPERTY + " is \"" + threads
+                        + "\", expected a positive integer");
+            }
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(n));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(n));
+        }
+        try {
+            return Engine.getEngine("PyTorch");
+        } catch (RuntimeException e) {
+            throw new Peft4jException("cannot start DJL's PyTorch engine (ai.djl.offline="
+                    + System.getProperty("ai.djl.offline") + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Parses a device setting: {@code auto} (GPU 0 when the engine sees a GPU, else CPU),
+     * {@code cpu}, or {@code gpu:N}.
+     */
+    public static Device device(String setting) {
+        requireNonNull(setting, "setting is null");
+        String s = setting.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (s.equals("auto")) {
+            return pytorch().getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();
+        }
+        Matcher m = GPU.matcher(s);
+        if (m.matches()) {
+            int index = Integer.parseInt(m.group(1));
+            int count = pytorch().getGpuCount();
+            if (index >= count) {
+                throw new Peft4jException("device \"" + setting + "\": the engine sees " + count + " GPU(s)"
+                        + (count == 0 ? "; use \"cpu\" or \"auto\"" : ", valid are gpu:0 to gpu:" + (count - 1)));
+            }
+            return Device.gpu(index);
+        }
+        throw new Peft4jException("device \"" + setting + "\" is not valid; expected auto, cpu or gpu:N (N = 0, 1, ...)");
+    }
+}

@@ -1,0 +1,28 @@
+package dev.peft4j.models.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.nn.ModuleType;
+
+/**
+ * HF {@code BertAttention} ({@code encoder.layer.N.attention}): children {@code self}
+ * ({@link BertSelfAttention}) and {@code output} ({@link BertResidualOutput}).
+ * Inputs {@code hidden [B, S, H]}, additive mask {@code [B, 1, 1, S]}; output {@code [B, S, H]}.
+ */
+public final class BertAttention extends Module {
+    public BertAttention(BertConfig config, NDManager manager) {
+        super(ModuleType.CONTAINER);
+        addChild("self", new BertSelfAttention(config, manager));
+        addChild("output", new BertResidualOutput(config, manager, config.hiddenSize()));
+    }
+
+    @Override
+    public NDList forward(NDList inputs, ForwardContext context) {
+        NDArray hidden = inputs.get(0);
+        NDArray context0 = child("self").forward(new NDList(hidden, inputs.get(1)), context).get(0);
+        return child("output").forward(new NDList(context0, hidden), context);
+    }
+}

@@ -1,0 +1,57 @@
+package dev.peft4j.models.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.peft4j.api.nn.Dropout;
+import dev.peft4j.api.nn.Embedding;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.LayerNorm;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.nn.ModuleType;
+
+/**
+ * HF {@code BertEmbeddings}: word + absolute position + token type embeddings, then LayerNorm and
+ * dropout. Children {@code word_embeddings}, {@code position_embeddings}, {@code token_type_embeddings},
+ * {@code LayerNorm}, {@code dropout}.
+ *
+ * <p>Inputs: {@code input_ids [B, S]} int64, optionally {@code token_type_ids [B, S]} (zeros when
+ * absent) and {@code position_ids [B, S] or [S]} ({@code 0..S-1} when absent). Output {@code [B, S, H]}.
+ */
+public final class BertEmbeddings extends Module {
+    public BertEmbeddings(BertConfig config, NDManager manager) {
+        super(ModuleType.EMBEDDINGS);
+        addChild("word_embeddings", new Embedding(manager, config.vocabSize(), config.hiddenSize()));
+        addChild("position_embeddings", new Embedding(manager, config.maxPositionEmbeddings(), config.hiddenSize()));
+        addChild("token_type_embeddings", new Embedding(manager, config.typeVocabSize(), config.hiddenSize()));
+        addChild("LayerNorm", new LayerNorm(manager, config.hiddenSize(), (float) config.layerNormEps()));
+        addChild("dropout", new Dropout((float) config.hiddenDropoutProb()));
+    }
+
+    @Override
+    public NDList forward(NDList inputs, ForwardContext context) {
+        NDArray ids = inputs.get(0);
+        NDArray typeIds = inputs.size() > 1 ? inputs.get(1) : null;
+        NDArray positionIds = inputs.size() > 2 ? inputs.get(2) : null;
+        return new NDList(embed(ids, typeIds, positionIds, context));
+    }
+
+    /** {@code typeIds} and {@code positionIds} may be null. */
+    public NDArray embed(NDArray ids, NDArray typeIds, NDArray positionIds, ForwardContext context) {
+        long seq = ids.getShape().get(1);
+        if (positionIds == null) {
+            // [S], broadcast over the batch; created in the per-call manager.
+            positionIds = context.manager().arange(0, seq, 1, DataType.INT64);
+        }
+        if (typeIds == null) {
+            typeIds = context.manager().zeros(ids.getShape(), DataType.INT64);
+        }
+        NDArray words = child("word_embeddings").forward(ids, context); // [B, S, H]
+        NDArray positions = child("position_embeddings").forward(positionIds, context); // [S, H] or [B, S, H]
+        NDArray types = child("token_type_embeddings").forward(typeIds, context); // [B, S, H]
+        NDArray sum = words.add(types).add(positions);
+        NDArray normed = child("LayerNorm").forward(sum, context);
+        return child("dropout").forward(normed, context);
+    }
+}

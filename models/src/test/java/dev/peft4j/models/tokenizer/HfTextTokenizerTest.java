@@ -1,0 +1,116 @@
+package dev.peft4j.models.tokenizer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.ModelOutput;
+import dev.peft4j.api.text.TextTokenizer.Encoding;
+import dev.peft4j.models.Engines;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Expected ids come from the HF tokenizers library (tools/bert/make_tiny_tokenizer.py prints them). */
+class HfTextTokenizerTest {
+    static final Path TINY_BERT = Path.of("src/test/resources/tiny-bert/model/tokenizer.json");
+
+    @Test
+    void encodesSingleTextLikeHfTokenizers() {
+        try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT)) {
+            Encoding e = tok.encode("Hello, world! The dogs are playing.", 64);
+            assertThat(e.ids()).containsExactly(2, 38, 21, 39, 22, 5, 8, 16, 41, 19, 17, 20, 3);
+            assertThat(e.tokens()).containsExactly("[CLS]", "hello", ",", "world", "!", "the", "dog", "##s", "are",
+                    "play", "##ing", ".", "[SEP]");
+            assertThat(e.attentionMask()).containsOnly(1L).hasSize(13);
+            assertThat(e.typeIds()).containsOnly(0L);
+            assertThat(tok.padTokenId()).isZero();
+            assertThat(tok.vocabSize()).isEqualTo(60);
+            assertThat(tok.tokenId("[SEP]")).hasValue(3);
+            assertThat(tok.tokenId("zebra")).isEmpty();
+            assertThat(tok.decode(e.ids(), true)).isEqualTo("hello, world! the dogs are playing.");
+        }
+    }
+
+    @Test
+    void pairsCarryTypeIdsAndTruncationKeepsSpecialTokens() {
+        try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT)) {
+            Encoding pair = tok.encodePair("The quick brown fox", "jumped over the lazy dog!", 64);
+            assertThat(pair.ids()).containsExactly(2, 5, 55, 56, 57, 3, 50, 18, 59, 5, 58, 8, 22, 3);
+            assertThat(pair.typeIds()).containsExactly(0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+            // longest-first truncation to 8 (HF tokenizers with enable_truncation(8) gives exactly this)
+            Encoding cut = tok.encodePair("The quick brown fox", "jumped over the lazy dog!", 8);
+            assertThat(cut.ids()).containsExactly(2, 5, 55, 3, 50, 18, 59, 3);
+            assertThat(cut.typeIds()).containsExactly(0, 0, 0, 0, 1, 1, 1, 1);
+            Encoding single = tok.encode("the cat sat on the mat and the dog sat on the mat", 6);
+            assertThat(single.ids()).containsExactly(2, 5, 7, 9, 10, 3);
+            // DJL's default cut is 128: asking for more must give more
+            String longText = "the cat sat on the mat . ".repeat(40);
+            assertThat(tok.encode(longText, 512).ids()).hasSize(2 + 7 * 40);
+        }
+    }
+
+    @Test
+    void wordsMapToWordIds() {
+        try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT)) {
+            Encoding e = tok.encodeWords(List.of("walking", "cats", "zebra"), 64);
+            assertThat(e.ids()).containsExactly(2, 51, 17, 7, 16, 1, 3);
+            assertThat(e.wordIds()).containsExactly(-1, 0, 0, 1, 1, 2, -1);
+        }
+    }
+
+    @Test
+    void batcherPadsToLongestAndToFixedLength() {
+        Engines.pytorch();
+        try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT); NDManager m = NDManager.newBaseManager()) {
+            Batcher batcher = new Batcher(tok.padTokenId());
+            List<Encoding> encodings = List.of(tok.encode("The cat sat.", 32), tok.encodePair("a dog", "it was good", 32));
+            Batch b = batcher.pad(encodings, m);
+            assertThat(b.inputIds().getShape()).isEqualTo(new Shape(2, 8));
+            assertThat(b.inputIds().toLongArray()).containsExactly(2, 5, 7, 9, 20, 3, 0, 0, 2, 6, 8, 3, 24, 25, 34, 3);
+            assertThat(b.attentionMask().toLongArray()).containsExactly(1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+            assertThat(b.tokenTypeIds().toLongArray()).containsExactly(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1);
+            Batch fixed = batcher.pad(encodings, 10, m);
+            assertThat(fixed.sequenceLength()).isEqualTo(10);
+            assertThat(fixed.attentionMask().sum().getLong()).isEqualTo(14);
+            assertThatThrownBy(() -> batcher.pad(encodings, 5, m)).hasMessageContaining("encoding 0 has 6 tokens");
+        }
+    }
+
+    @Test
+    void meanPoolingIgnoresPaddingAndNormalises() {
+        Engines.pytorch();
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray hidden = m.create(new float[] {3, 4, 100, 100, 1, 0, 1, 2}, new Shape(2, 2, 2));
+            NDArray mask = m.create(new long[][] {{1, 0}, {1, 1}});
+            NDArray v = SentenceEmbeddings.meanPooledNormalized(new ModelOutput(hidden, null, null, null), mask);
+            // row 0: mean (3,4) -> (0.6, 0.8); row 1: mean (1,1) -> (0.7071, 0.7071)
+            assertThat(v.toFloatArray()).containsExactly(new float[] {0.6f, 0.8f, 0.70710677f, 0.70710677f},
+                    org.assertj.core.data.Offset.offset(1e-6f));
+        }
+    }
+
+    @Test
+    void missingFileNamesThePath(@TempDir Path dir) {
+        assertThatThrownBy(() -> HfTextTokenizer.open(dir)).isInstanceOf(Peft4jException.class)
+                .hasMessageContaining(dir.resolve("tokenizer.json").toAbsolutePath().toString());
+    }
+
+    @Test
+    void tinyStoriesTokenizerReproducesReferenceIds() {
+        String data = System.getProperty("peft4j.data", "");
+        Path file = Path.of(data.isEmpty() ? "/nonexistent" : data, "tinystories-260k", "tokenizer.json");
+        Assumptions.assumeTrue(!data.isEmpty() && Files.isRegularFile(file), "peft4j.data not set or tinystories-260k missing");
+        try (HfTextTokenizer tok = HfTextTokenizer.open(file)) {
+            Encoding e = tok.encode("Once upon a time, there was a little girl named Lily.", 512);
+            assertThat(e.ids()).containsExactly(1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426);
+            assertThat(tok.vocabSize()).isEqualTo(512);
+        }
+    }
+}
