@@ -3,25 +3,25 @@ package dev.peft4j.models.generation;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.peft4j.api.model.ModelInput;
-import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.TransformerModel;
-import dev.peft4j.models.gpt2.Gpt2Loader;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.models.Models;
 import dev.peft4j.models.gpt2.Gpt2LMHeadModel;
-import dev.peft4j.models.llama.LlamaLoader;
+import dev.peft4j.models.gpt2.Gpt2Loader;
 import dev.peft4j.models.llama.LlamaForCausalLM;
+import dev.peft4j.models.llama.LlamaLoader;
+import dev.peft4j.models.tokenizer.HfTextTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -81,6 +81,19 @@ class GeneratorTest {
         try (NDManager m = NDManager.newBaseManager(); LlamaForCausalLM llama = tinyLlama(m); Gpt2LMHeadModel gpt2 = tinyGpt2(m)) {
             assertThat(cachedLogitDiff(llama, sequence)).isLessThan(1e-5f);
             assertThat(cachedLogitDiff(gpt2, sequence)).isLessThan(1e-5f);
+        }
+    }
+
+    @Test
+    void modelsLoadPicksDecoderArchitectures() {
+        try (TransformerModel llama = Models.load(TestFixtures.resource("tiny-llama"), Device.cpu());
+                TransformerModel gpt2 = Models.load(TestFixtures.resource("tiny-gpt2"), Device.cpu())) {
+            assertThat(llama).isInstanceOf(LlamaForCausalLM.class);
+            assertThat(llama.baseModelPrefix()).isEqualTo("model");
+            assertThat(llama.isCausalLm()).isTrue();
+            assertThat(gpt2).isInstanceOf(Gpt2LMHeadModel.class);
+            assertThat(gpt2.baseModelPrefix()).isEqualTo("transformer");
+            assertThat(gpt2.isCausalLm()).isTrue();
         }
     }
 
@@ -145,17 +158,19 @@ class GeneratorTest {
         List<String> golden = Files.readAllLines(dir.resolve("golden_greedy_bos_200.txt"));
         long[] expectedIds = Arrays.stream(golden.get(0).trim().split("\\s+")).mapToLong(Long::parseLong).toArray();
         String expectedText = String.join("\n", golden.subList(1, golden.size()));
-        try (LlamaForCausalLM model = LlamaLoader.load(dir.resolve("model.safetensors"), TestFixtures.config(dir), Device.cpu())) {
+        // The product path: Models.load picks the architecture from config.json's model_type.
+        try (TransformerModel model = Models.load(dir, Device.cpu());
+                HfTextTokenizer tokenizer = HfTextTokenizer.open(dir)) {
+            assertThat(model).isInstanceOf(LlamaForCausalLM.class);
             assertThat(model.module().parameterCount()).isEqualTo(260_032L);
             Generator generator = new Generator(model);
             generator.generate(new long[] {1}, GenerationConfig.greedy(20)); // warm-up
             GenerationResult result = generator.generate(new long[] {1}, GenerationConfig.greedy(200));
             System.out.printf("stories260K greedy 200 tokens: %.1f tokens/s (KV cache)%n", result.tokensPerSecond());
             assertThat(result.tokens()).containsExactly(expectedIds);
-            try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"),
-                    Map.of("addSpecialTokens", "false"))) {
-                assertThat(tokenizer.decode(result.tokens(), true)).isEqualTo(expectedText);
-            }
+            assertThat(tokenizer.decode(result.tokens(), true)).isEqualTo(expectedText);
+            assertThat(tokenizer.encode("Once upon a time, there was a little girl named Lily.", 512).ids())
+                    .startsWith(1L, 403L, 407L, 261L);
         }
     }
 }
