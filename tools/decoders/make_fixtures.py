@@ -31,13 +31,16 @@ def write_expected(model, directory):
     with torch.no_grad():
         ids = torch.tensor(INPUT_IDS)
         mask = torch.tensor(MASK)
-        logits = model(input_ids=ids, attention_mask=mask).logits
+        output = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        logits = output.logits
     expected = {
         "input_ids": INPUT_IDS,
         "attention_mask": MASK,
         "logits_shape": list(logits.shape),
         # Logits at padded positions are not compared (HF's value there depends on its mask kernel).
         "logits": rounded(logits),
+        # HF hidden_states: embeddings, outputs of layers 0 .. L-2, last state after the final norm.
+        "hidden_states": [rounded(h) for h in output.hidden_states],
     }
     with open(os.path.join(directory, "expected.json"), "w") as f:
         json.dump(expected, f)

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Module;
 
 /** Causal masked scaled-dot-product attention shared by the decoder architectures. */
 public final class CausalAttention {
@@ -54,8 +55,18 @@ public final class CausalAttention {
      * @return {@code [B, H, T, d]}
      */
     public static NDArray attend(NDArray query, NDArray key, NDArray value, NDArray bias, float scale, ForwardContext context) {
+        return attend(query, key, value, bias, scale, null, context);
+    }
+
+    /** As {@link #attend(NDArray, NDArray, NDArray, NDArray, float, ForwardContext)}, with dropout on the attention probabilities (null: none). */
+    public static NDArray attend(NDArray query, NDArray key, NDArray value, NDArray bias, float scale, Module probsDropout,
+            ForwardContext context) {
         NDArray scores = query.matMul(key.transpose(0, 1, 3, 2)).mul(context.scalar(scale)).add(bias);
-        return scores.softmax(-1).matMul(value);
+        NDArray probs = scores.softmax(-1);
+        if (probsDropout != null) {
+            probs = probsDropout.forward(probs, context);
+        }
+        return probs.matMul(value);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.peft4j.models.gpt2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.nn.Dropout;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
@@ -34,6 +35,8 @@ public final class Gpt2Attention extends Module {
         this.scale = (float) s;
         addChild("c_attn", new Linear(manager, c.nEmbd(), 3L * c.nEmbd(), true, true));
         addChild("c_proj", new Linear(manager, c.nEmbd(), c.nEmbd(), true, true));
+        addChild("attn_dropout", new Dropout(c.attnPdrop()));
+        addChild("resid_dropout", new Dropout(c.residPdrop()));
     }
 
     @Override
@@ -49,7 +52,8 @@ public final class Gpt2Attention extends Module {
             k = kv[0];
             v = kv[1];
         }
-        NDArray out = CausalAttention.attend(q, k, v, inputs.get(1), scale, context);
-        return new NDList(child("c_proj").forward(CausalAttention.mergeHeads(out), context));
+        NDArray out = CausalAttention.attend(q, k, v, inputs.get(1), scale, child("attn_dropout"), context);
+        NDArray projected = child("c_proj").forward(CausalAttention.mergeHeads(out), context);
+        return new NDList(child("resid_dropout").forward(projected, context));
     }
 }

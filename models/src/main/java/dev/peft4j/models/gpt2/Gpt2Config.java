@@ -23,7 +23,10 @@ public record Gpt2Config(
         float layerNormEpsilon,
         boolean scaleAttnWeights,
         boolean scaleAttnByInverseLayerIdx,
-        boolean tieWordEmbeddings) {
+        boolean tieWordEmbeddings,
+        float embdPdrop,
+        float attnPdrop,
+        float residPdrop) {
 
     /** Activations computed as gelu_new (the tanh approximation); HF names it several ways. */
     private static final Set<String> TANH_GELU = Set.of("gelu_new", "gelu_pytorch_tanh", "gelu_fast");
@@ -56,7 +59,16 @@ public record Gpt2Config(
         }
         return new Gpt2Config(c, c.integer("vocab_size"), c.integer("n_positions"), nEmbd, c.integer("n_layer"), nHead,
                 c.integer("n_inner", 4 * nEmbd), (float) c.number("layer_norm_epsilon", 1e-5), c.bool("scale_attn_weights", true),
-                c.bool("scale_attn_by_inverse_layer_idx", false), c.bool("tie_word_embeddings", true));
+                c.bool("scale_attn_by_inverse_layer_idx", false), c.bool("tie_word_embeddings", true),
+                rate(c, "embd_pdrop"), rate(c, "attn_pdrop"), rate(c, "resid_pdrop"));
+    }
+
+    private static float rate(ModelConfig c, String key) {
+        double v = c.number(key, 0.1);
+        if (!(v >= 0 && v < 1)) {
+            throw new Peft4jException(c.source() + ": " + key + " is " + v + ", expected a dropout rate in [0, 1)");
+        }
+        return (float) v;
     }
 
     public static Gpt2Config fromMap(Map<String, Object> values) {

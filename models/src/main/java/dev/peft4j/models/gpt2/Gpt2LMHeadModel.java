@@ -127,7 +127,7 @@ public final class Gpt2LMHeadModel implements TransformerModel {
         NDArray positions = input.positionIds() != null ? input.positionIds()
                 : CausalAttention.defaultPositions(ids.getShape().get(0), past, ids.getShape().get(1), context.manager());
         NDList out = root.forward(new NDList(ids, input.attentionMask(), positions), context);
-        return new ModelOutput(out.get(1), null, out.get(0), List.of());
+        return new ModelOutput(out.get(1), null, out.get(0), out.subNDList(2));
     }
 
     @Override
@@ -135,7 +135,7 @@ public final class Gpt2LMHeadModel implements TransformerModel {
         manager.close();
     }
 
-    /** The root: {@code transformer} and {@code lm_head}. Inputs (ids, mask, positions); outputs (logits, hidden). */
+    /** The root: {@code transformer} and {@code lm_head}. Inputs (ids, mask, positions); outputs (logits, hidden, hidden states when asked). */
     static final class Root extends Module {
         Root(Gpt2Config c, NDManager manager) {
             super(ModuleType.MODEL);
@@ -146,8 +146,11 @@ public final class Gpt2LMHeadModel implements TransformerModel {
 
         @Override
         public NDList forward(NDList inputs, ForwardContext context) {
-            NDArray hidden = child("transformer").forward(inputs, context).singletonOrThrow();
-            return new NDList(child("lm_head").forward(hidden, context), hidden);
+            NDList backbone = child("transformer").forward(inputs, context);
+            NDArray hidden = backbone.get(0);
+            NDList out = new NDList(child("lm_head").forward(hidden, context), hidden);
+            out.addAll(backbone.subNDList(1));
+            return out;
         }
     }
 }

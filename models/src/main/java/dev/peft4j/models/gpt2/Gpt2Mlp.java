@@ -3,17 +3,19 @@ package dev.peft4j.models.gpt2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.nn.Dropout;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.ModuleType;
 
-/** GPT-2 feed-forward ({@code mlp}): {@code c_proj(gelu_new(c_fc(x)))}, both Conv1D. {@code [B, T, D] -> [B, T, D]}. */
+/** GPT-2 feed-forward ({@code mlp}): {@code dropout(c_proj(gelu_new(c_fc(x))))}, both Conv1D. {@code [B, T, D] -> [B, T, D]}. */
 public final class Gpt2Mlp extends Module {
     Gpt2Mlp(Gpt2Config c, NDManager manager) {
         super(ModuleType.MLP);
         addChild("c_fc", new Linear(manager, c.nEmbd(), c.innerSize(), true, true));
         addChild("c_proj", new Linear(manager, c.innerSize(), c.nEmbd(), true, true));
+        addChild("dropout", new Dropout(c.residPdrop()));
     }
 
     @Override
@@ -23,7 +25,8 @@ public final class Gpt2Mlp extends Module {
 
     @Override
     public NDArray forward(NDArray x, ForwardContext context) {
-        return child("c_proj").forward(geluNew(child("c_fc").forward(x, context), context), context);
+        NDArray projected = child("c_proj").forward(geluNew(child("c_fc").forward(x, context), context), context);
+        return child("dropout").forward(projected, context);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.peft4j.models.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.nn.Dropout;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
@@ -23,6 +24,8 @@ public final class LlamaAttention extends Module {
     private final int heads;
     private final int kvHeads;
     private final int headDim;
+    /** HF applies attention dropout functionally (no module in its tree), so it is not a child here either. */
+    private final Dropout attentionDropout;
 
     LlamaAttention(LlamaConfig c, int layerIndex, NDManager manager) {
         super(ModuleType.ATTENTION);
@@ -30,6 +33,7 @@ public final class LlamaAttention extends Module {
         this.heads = c.numAttentionHeads();
         this.kvHeads = c.numKeyValueHeads();
         this.headDim = c.headDim();
+        this.attentionDropout = c.attentionDropout() > 0 ? new Dropout(c.attentionDropout()) : null;
         long d = c.hiddenSize();
         addChild("q_proj", new Linear(manager, d, (long) heads * headDim, c.attentionBias()));
         addChild("k_proj", new Linear(manager, d, (long) kvHeads * headDim, c.attentionBias()));
@@ -56,7 +60,7 @@ public final class LlamaAttention extends Module {
         }
         long groups = heads / kvHeads;
         NDArray out = CausalAttention.attend(q, CausalAttention.repeatKv(k, groups), CausalAttention.repeatKv(v, groups), bias,
-                (float) (1.0 / Math.sqrt(headDim)), context);
+                (float) (1.0 / Math.sqrt(headDim)), attentionDropout, context);
         return new NDList(child("o_proj").forward(CausalAttention.mergeHeads(out), context));
     }
 

@@ -29,7 +29,8 @@ public record LlamaConfig(
         boolean attentionBias,
         boolean mlpBias,
         boolean tieWordEmbeddings,
-        int maxPositionEmbeddings) {
+        int maxPositionEmbeddings,
+        float attentionDropout) {
 
     public LlamaConfig {
         requireNonNull(raw, "raw is null");
@@ -71,7 +72,15 @@ public record LlamaConfig(
         return new LlamaConfig(c, positive(c, "vocab_size"), hidden, positive(c, "intermediate_size"),
                 positive(c, "num_hidden_layers"), heads, kvHeads, headDim, (float) c.number("rms_norm_eps", 1e-6),
                 c.number("rope_theta", 10000.0), RopeScaling.from(c, maxPositions), c.bool("attention_bias", false),
-                c.bool("mlp_bias", false), c.bool("tie_word_embeddings", false), maxPositions);
+                c.bool("mlp_bias", false), c.bool("tie_word_embeddings", false), maxPositions, attentionDropout(c));
+    }
+
+    private static float attentionDropout(ModelConfig c) {
+        double v = c.number("attention_dropout", 0.0);
+        if (!(v >= 0 && v < 1)) {
+            throw new Peft4jException(c.source() + ": attention_dropout is " + v + ", expected a dropout rate in [0, 1)");
+        }
+        return (float) v;
     }
 
     /** Convenience for tests and programmatic use: a config from {@code config.json}-style values. */

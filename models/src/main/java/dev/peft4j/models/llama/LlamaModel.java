@@ -8,6 +8,7 @@ import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.ModuleType;
 import dev.peft4j.api.nn.RmsNorm;
+import dev.peft4j.models.bert.BertModel;
 import dev.peft4j.models.generation.CausalAttention;
 import dev.peft4j.models.generation.KvCache;
 import dev.peft4j.models.generation.ModuleList;
@@ -18,7 +19,9 @@ import java.util.List;
  * The Llama backbone ({@code model}): {@code embed_tokens}, {@code layers.N}, {@code norm}.
  *
  * <p>Inputs: {@code inputIds [B, T]} int64, {@code attentionMask [B, past + T]} int64,
- * {@code positionIds [B, T]} int64. Output: the last hidden state {@code [B, T, D]} after {@code norm}.
+ * {@code positionIds [B, T]} int64. Output: the last hidden state {@code [B, T, D]} after {@code norm}, then,
+ * when {@link BertModel#OUTPUT_HIDDEN_STATES} is set, HF's {@code hidden_states}: the embeddings, the
+ * outputs of layers 0 .. L-2, and the normed last state (L + 1 tensors).
  * With a {@link KvCache} in the context, {@code past} is its length and the layers append to it.
  */
 public final class LlamaModel extends Module {
@@ -46,10 +49,21 @@ public final class LlamaModel extends Module {
         NDArray bias = CausalAttention.maskBias(mask, past, length, context);
         NDList cosSin = rotary.cosSin(positions, context.manager());
         NDArray hidden = child("embed_tokens").forward(ids, context);
+        boolean keep = context.attribute(BertModel.OUTPUT_HIDDEN_STATES).orElse(false);
+        NDList states = new NDList();
         ModuleList layers = (ModuleList) child("layers");
         for (int i = 0; i < layers.size(); i++) {
+            if (keep) {
+                states.add(hidden);
+            }
             hidden = layers.get(i).forward(new NDList(hidden, bias, cosSin.get(0), cosSin.get(1)), context).singletonOrThrow();
         }
-        return new NDList(child("norm").forward(hidden, context));
+        NDArray last = child("norm").forward(hidden, context);
+        if (keep) {
+            states.add(last);
+        }
+        NDList out = new NDList(last);
+        out.addAll(states);
+        return out;
     }
 }

@@ -11,6 +11,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.models.bert.BertModel;
 import dev.peft4j.models.generation.TestFixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -134,7 +135,23 @@ class LlamaForCausalLMTest {
             assertThat(model.llamaConfig().tieWordEmbeddings()).isFalse();
             NDArray ids = ids(m, expected.get("input_ids"));
             NDArray mask = ids(m, expected.get("attention_mask"));
-            ModelOutput out = model.forward(new ModelInput(ids, mask), ForwardContext.inference(m));
+            ModelOutput out = model.forward(new ModelInput(ids, mask),
+                    ForwardContext.inference(m).setAttribute(BertModel.OUTPUT_HIDDEN_STATES, true));
+            @SuppressWarnings("unchecked")
+            List<List<Double>> states = (List<List<Double>>) expected.get("hidden_states");
+            assertThat(out.hiddenStates()).hasSize(states.size()).hasSize(3);
+            float stateDiff = 0;
+            float[] mk = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            for (int s = 0; s < states.size(); s++) {
+                float[] a = out.hiddenStates().get(s).toFloatArray();
+                int d = a.length / mk.length;
+                for (int i = 0; i < a.length; i++) {
+                    if (mk[i / d] != 0) {
+                        stateDiff = Math.max(stateDiff, Math.abs(a[i] - states.get(s).get(i).floatValue()));
+                    }
+                }
+            }
+            assertThat(stateDiff).isLessThan(1e-4f);
             float diff = maxDiffAtRealPositions(out.logits(), expected);
             System.out.println("tiny-llama max |logit diff| vs transformers: " + diff);
             assertThat(diff).isLessThan(1e-4f);
