@@ -17,9 +17,10 @@ from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausa
 OUT = "models/src/test/resources"
 DATA = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"
 
-# A fixed batch: row 0 is full, row 1 is right-padded (pad id 0, mask 0).
-INPUT_IDS = [[5, 17, 42, 3, 60, 11, 29, 8], [7, 33, 2, 50, 0, 0, 0, 0]]
-MASK = [[1] * 8, [1, 1, 1, 1, 0, 0, 0, 0]]
+# A fixed batch: row 0 is full, row 1 is right-padded, row 2 left-padded (pad id 0, mask 0).
+# No position_ids are passed, so HF uses 0..7 for every row (as peft4j does without positionIds).
+INPUT_IDS = [[5, 17, 42, 3, 60, 11, 29, 8], [7, 33, 2, 50, 0, 0, 0, 0], [0, 0, 0, 7, 33, 2, 50, 9]]
+MASK = [[1] * 8, [1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 1]]
 
 
 def rounded(t):
