@@ -3,7 +3,6 @@ package dev.peft4j.cli;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelConfig;
 import dev.peft4j.api.model.TransformerModel;
-import dev.peft4j.models.Engines;
 import dev.peft4j.models.HfModelDirectory;
 import dev.peft4j.models.Models;
 import dev.peft4j.models.generation.GenerationConfig;
@@ -19,9 +18,9 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
@@ -29,16 +28,18 @@ import picocli.CommandLine.Spec;
  * from an HF model directory. Greedy unless a sampling option is given; an empty prompt starts
  * from BOS alone. Prints the generated text (and first the token ids with {@code --ids}, one line,
  * space separated: the layout of llama2.c golden files). Stops at the config's
- * {@code eos_token_id} and at any {@code --stop-token-id}.
+ * {@code eos_token_id} and at any {@code --stop-token-id}. Errors (a prompt longer than the context
+ * window, {@code --max-new-tokens 0}, no BOS for an empty prompt) are {@link Peft4jException}s,
+ * reported by {@link Peft4jCli}'s handler with exit code 1.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate text with a causal language model (Llama family, GPT-2) from an HF model directory.")
-public final class GenerateCommand implements Callable<Integer> {
+final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "HF model directory (config.json, model.safetensors, tokenizer.json)")
-    Path model;
+    @Mixin
+    ModelOptions options;
 
     @Option(names = "--prompt", defaultValue = "", description = "Prompt text; empty (default) means BOS only.")
     String prompt;
@@ -64,33 +65,24 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ids", description = "Also print the generated token ids (first line).")
     boolean printIds;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu:N or auto (default ${DEFAULT-VALUE}).")
-    String device;
-
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        try {
-            GenerationConfig config = generationConfig();
-            HfModelDirectory directory = HfModelDirectory.open(model);
-            try (TransformerModel lm = Models.load(model, Engines.device(device)); HfTextTokenizer tokenizer = directory.tokenizer()) {
-                Generator generator = new Generator(lm);
-                long[] promptIds = promptIds(lm.config(), tokenizer, generator.contextWindow());
-                Set<Long> stops = new LinkedHashSet<>(stopTokenIds);
-                stops.addAll(eosIds(lm.config()));
-                GenerationResult result = generator.generate(promptIds, config.withStopTokenIds(stops));
-                if (printIds) {
-                    out.println(Arrays.stream(result.tokens()).mapToObj(Long::toString).collect(Collectors.joining(" ")));
-                }
-                out.println(tokenizer.decode(result.tokens(), true));
-                out.flush();
-                return 0;
+        GenerationConfig config = generationConfig();
+        Path directory = options.directory();
+        try (TransformerModel lm = Models.load(directory, options.device());
+                HfTextTokenizer tokenizer = HfModelDirectory.open(directory).tokenizer()) {
+            Generator generator = new Generator(lm);
+            long[] promptIds = promptIds(lm.config(), tokenizer, generator.contextWindow());
+            Set<Long> stops = new LinkedHashSet<>(stopTokenIds);
+            stops.addAll(eosIds(lm.config()));
+            GenerationResult result = generator.generate(promptIds, config.withStopTokenIds(stops));
+            if (printIds) {
+                out.println(Arrays.stream(result.tokens()).mapToObj(Long::toString).collect(Collectors.joining(" ")));
             }
-        } catch (Peft4jException e) {
-            err.println("peft4j generate: " + e.getMessage());
-            err.flush();
-            return 2;
+            out.println(tokenizer.decode(result.tokens(), true));
+            out.flush();
+            return 0;
         }
     }
 

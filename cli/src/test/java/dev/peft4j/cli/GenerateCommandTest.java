@@ -17,10 +17,13 @@ class GenerateCommandTest {
     static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new GenerateCommand());
+        CommandLine cli = Peft4jCli.commandLine();
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
+        String[] full = new String[args.length + 1];
+        full[0] = "generate";
+        System.arraycopy(args, 0, full, 1, args.length);
+        int exit = cli.execute(full);
         return new Run(exit, out.toString(), err.toString());
     }
 
@@ -34,7 +37,7 @@ class GenerateCommandTest {
     @Test
     void emptyPromptPrintsTheGoldenStory() throws Exception {
         Path dir = stories();
-        Run r = run(dir.toString(), "--max-new-tokens", "200", "--ids");
+        Run r = run(dir.toString(), "--max-new-tokens", "200", "--ids", "--device", "cpu");
         assertThat(r.exit()).as(r.err()).isZero();
         List<String> golden = Files.readAllLines(dir.resolve("golden_greedy_bos_200.txt"));
         assertThat(r.out()).isEqualTo(String.join("\n", golden) + "\n");
@@ -53,10 +56,10 @@ class GenerateCommandTest {
         assertThat(a.out().lines().findFirst().orElseThrow().split(" ")).hasSize(12);
 
         Run zero = run(dir.toString(), "--max-new-tokens", "0");
-        assertThat(zero.exit()).isEqualTo(2);
+        assertThat(zero.exit()).isEqualTo(1);
         assertThat(zero.err()).contains("max_new_tokens is 0");
         Run tooLong = run(dir.toString(), "--prompt", "Lily ".repeat(600), "--max-new-tokens", "5");
-        assertThat(tooLong.exit()).isEqualTo(2);
+        assertThat(tooLong.exit()).isEqualTo(1);
         assertThat(tooLong.err()).contains("context window is 512");
     }
 }
