@@ -107,13 +107,13 @@ final class GenerateCommand implements Callable<Integer> {
             }
             return new long[] {config.integer("bos_token_id")};
         }
-        // No truncation in practice (1M tokens): an over-long prompt must be reported, not cut.
-        long[] ids = tokenizer.encode(prompt, 1 << 20).ids();
+        // Encoded up to the window: a prompt that fills it is reported below, never silently cut and run.
+        long[] ids = tokenizer.encode(prompt, window).ids();
         if (ids.length == 0) {
             throw new Peft4jException("the prompt \"" + prompt + "\" encodes to no tokens");
         }
         if (ids.length >= window) {
-            // The native tokenizer clamps to the tokenizer's model_max_length, so the count is a lower bound.
+            // Truncated at the window, so the count is a lower bound.
             throw new Peft4jException("the prompt encodes to at least " + ids.length + " tokens but the context window is " + window
                     + " positions; it must be shorter to generate anything");
         }
