@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.Device;
+import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -15,6 +16,7 @@ import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.models.Models;
 import dev.peft4j.models.gpt2.Gpt2LMHeadModel;
 import dev.peft4j.models.gpt2.Gpt2Loader;
+import dev.peft4j.models.llama.LlamaConfig;
 import dev.peft4j.models.llama.LlamaForCausalLM;
 import dev.peft4j.models.llama.LlamaLoader;
 import dev.peft4j.models.tokenizer.HfTextTokenizer;
@@ -102,6 +104,18 @@ class GeneratorTest {
         try (NDManager m = NDManager.newBaseManager(); LlamaForCausalLM llama = tinyLlama(m); Gpt2LMHeadModel gpt2 = tinyGpt2(m)) {
             assertCachedEqualsUncached(llama, new long[] {5, 17, 42}, 24);
             assertCachedEqualsUncached(gpt2, new long[] {5, 17, 42}, 20);
+        }
+    }
+
+    @Test
+    void generationLeavesNoArraysBehind() throws Exception {
+        try (NDManager base = NDManager.newBaseManager(); LlamaForCausalLM llama = LlamaForCausalLM.random(
+                LlamaConfig.from(TestFixtures.config(TestFixtures.resource("tiny-llama"))), base, 11)) {
+            Generator generator = new Generator(llama);
+            int before = ((BaseNDManager) base).getManagedArrays().size();
+            generator.generate(new long[] {1, 2, 3}, GenerationConfig.greedy(40));
+            generator.generate(new long[] {1, 2, 3}, GenerationConfig.greedy(40).withCache(false));
+            assertThat(((BaseNDManager) base).getManagedArrays()).hasSize(before);
         }
     }
 
