@@ -15,6 +15,8 @@ import dev.peft4j.api.nn.Module;
 public final class CausalAttention {
     /** Added to the scores of masked keys: large enough that softmax gives exactly 0, finite so a fully masked row is no NaN. */
     static final float MASKED = -1e9f;
+    /** The same for float16 scores: far below any real score, with room left before -inf (max 65504). */
+    static final float MASKED_FLOAT16 = -3e4f;
 
     private CausalAttention() {}
 
@@ -26,6 +28,11 @@ public final class CausalAttention {
      * @param attentionMask int64 {@code [B, past + T]}, 1 for real tokens, 0 for padding
      */
     public static NDArray maskBias(NDArray attentionMask, long past, long queryLength, ForwardContext context) {
+        return maskBias(attentionMask, past, queryLength, DataType.FLOAT32, context);
+    }
+
+    /** As {@link #maskBias(NDArray, long, long, ForwardContext)}, in the dtype of the attention scores (float32 or float16). */
+    public static NDArray maskBias(NDArray attentionMask, long past, long queryLength, DataType dtype, ForwardContext context) {
         requireNonNull(attentionMask, "attentionMask is null");
         NDManager m = context.manager();
         Shape s = attentionMask.getShape();
@@ -40,8 +47,8 @@ public final class CausalAttention {
         NDArray padding = attentionMask.toType(DataType.BOOLEAN, false).reshape(s.get(0), 1, 1, keyLength); // [B,1,1,K]
         NDArray allowed = padding.logicalAnd(causal); // [B,1,T,K]
         // DJL's where does not broadcast: both branches take the full shape.
-        NDArray zero = m.zeros(allowed.getShape(), DataType.FLOAT32);
-        NDArray masked = m.full(allowed.getShape(), MASKED, DataType.FLOAT32);
+        NDArray zero = m.zeros(allowed.getShape(), dtype);
+        NDArray masked = m.full(allowed.getShape(), dtype == DataType.FLOAT16 ? MASKED_FLOAT16 : MASKED, dtype);
         return NDArrays.where(allowed, zero, masked);
     }
 

@@ -50,8 +50,8 @@ public final class Gpt2Model extends Module {
         if (past + length > nPositions) {
             throw new Peft4jException("GPT-2 sequence of " + (past + length) + " positions exceeds n_positions " + nPositions);
         }
-        NDArray bias = CausalAttention.maskBias(inputs.get(1), past, length, context);
         NDArray hidden = child("drop").forward(child("wte").forward(ids, context).add(child("wpe").forward(positions, context)), context);
+        NDArray bias = CausalAttention.maskBias(inputs.get(1), past, length, hidden.getDataType(), context);
         boolean keep = context.attribute(BertModel.OUTPUT_HIDDEN_STATES).orElse(false);
         NDList states = new NDList();
         ModuleList blocks = (ModuleList) child("h");

@@ -3,6 +3,7 @@ package dev.peft4j.models.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.peft4j.api.nn.Embedding;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Module;
@@ -46,9 +47,13 @@ public final class LlamaModel extends Module {
         NDArray positions = inputs.get(2);
         long past = context.attribute(KvCache.KEY).map(KvCache::length).orElse(0L);
         long length = ids.getShape().get(1);
-        NDArray bias = CausalAttention.maskBias(mask, past, length, context);
-        NDList cosSin = rotary.cosSin(positions, context.manager());
         NDArray hidden = child("embed_tokens").forward(ids, context);
+        // Mask and rotary tables in the hidden dtype (float16 models stay float16: no promotion).
+        NDArray bias = CausalAttention.maskBias(mask, past, length, hidden.getDataType(), context);
+        NDList cosSin = rotary.cosSin(positions, context.manager());
+        if (hidden.getDataType() != DataType.FLOAT32) {
+            cosSin = new NDList(cosSin.get(0).toType(hidden.getDataType(), false), cosSin.get(1).toType(hidden.getDataType(), false));
+        }
         boolean keep = context.attribute(BertModel.OUTPUT_HIDDEN_STATES).orElse(false);
         NDList states = new NDList();
         ModuleList layers = (ModuleList) child("layers");
