@@ -72,6 +72,7 @@ class PeftInteropTest {
             NDArray out = model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState();
             NDArray want = expected(m, adapter, "last_hidden_state");
             assertThat(TestModels.maxAbsDiff(base, want)).as("the adapter matters").isGreaterThan(1e-2f);
+            System.out.printf("lora-qv: max |peft4j - PEFT| = %.3g%n", TestModels.maxAbsDiff(out, want));
             assertThat(TestModels.maxAbsDiff(out, want)).isLessThanOrEqualTo(1e-4f);
             lora.merge();
             assertThat(TestModels.maxAbsDiff(model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState(), want)).isLessThanOrEqualTo(1e-4f);
@@ -91,9 +92,36 @@ class PeftInteropTest {
                 assertThat(lora.targetedModules()).hasSize(6);
                 NDArray want = expected(m, adapter, "logits");
                 NDArray out = root.logits(batch(m), ForwardContext.inference(m));
+                System.out.printf("dora-rslora-cls: max |peft4j - PEFT| = %.3g%n", TestModels.maxAbsDiff(out, want));
                 assertThat(TestModels.maxAbsDiff(out, want)).isLessThanOrEqualTo(1e-4f);
                 lora.merge();
                 assertThat(TestModels.maxAbsDiff(root.logits(batch(m), ForwardContext.inference(m)), want)).isLessThanOrEqualTo(1e-4f);
+            }
+        }
+    }
+
+    /** GPT-2 Conv1D ([in, out] weights, PEFT fan_in_fan_out) with DoRA, and Llama with layers_to_transform / rank and alpha patterns. */
+    @Test
+    void decoderAdaptersWrittenByPeftGivePeftsLogits() {
+        for (String[] c : new String[][] {{"base-gpt2", "gpt2-dora-fifo", "8"}, {"base-llama", "llama-patterns", "5"}}) {
+            try (NDManager m = NDManager.newBaseManager(); TransformerModel model = Models.load(fixtures().resolve(c[0]), Device.cpu())) {
+                ModelInput input;
+                try (SafetensorsFile f = SafetensorsFile.open(fixtures().resolve("decoder-batch.safetensors"))) {
+                    Map<String, NDArray> b = f.loadAll(m);
+                    input = new ModelInput(b.get("input_ids"), b.get("attention_mask"));
+                }
+                Path adapter = fixtures().resolve(c[1]);
+                NDArray want = expected(m, adapter, "logits");
+                NDArray base = model.forward(input, ForwardContext.inference(m)).logits();
+                LoraModel lora = LoraModel.fromPretrained(model.module(), model.config().modelType(), adapter, TestModels.FILES, "default");
+                assertThat(lora.targetedModules()).as(c[1]).hasSize(Integer.parseInt(c[2]));
+                NDArray out = model.forward(input, ForwardContext.inference(m)).logits();
+                assertThat(TestModels.maxAbsDiff(base, want)).as(c[1] + " adapter matters").isGreaterThan(1e-3f);
+                System.out.printf("%s: max |peft4j - PEFT| = %.3g%n", c[1], TestModels.maxAbsDiff(out, want));
+                assertThat(TestModels.maxAbsDiff(out, want)).as(c[1]).isLessThanOrEqualTo(1e-4f);
+                lora.merge();
+                assertThat(TestModels.maxAbsDiff(model.forward(input, ForwardContext.inference(m)).logits(), want)).as(c[1] + " merged")
+                        .isLessThanOrEqualTo(1e-4f);
             }
         }
     }
