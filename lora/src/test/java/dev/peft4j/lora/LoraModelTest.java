@@ -188,6 +188,16 @@ class LoraModelTest {
     }
 
     @Test
+    void loadIntoTheActiveAdapterRefusesAConfigWithOtherScaling(@TempDir Path dir) {
+        try (NDManager m = NDManager.newBaseManager(); BertModel a = TestModels.randomBert(m, 1); BertModel b = TestModels.randomBert(m, 1)) {
+            LoraModel.create(a.module(), QV.toBuilder().alpha(16).build(), "bert", 1).save(dir, TestModels.FILES);
+            LoraModel other = LoraModel.create(b.module(), QV, "bert", 1);
+            assertThatThrownBy(() -> other.load(dir, TestModels.FILES)).isInstanceOf(Peft4jException.class)
+                    .hasMessageContaining("adapter_config.json: lora_alpha is 16.0 but the active adapter 'default' has 8.0");
+        }
+    }
+
+    @Test
     void loadStateDictChecksEverythingBeforeApplyingAnything() {
         try (NDManager m = NDManager.newBaseManager(); BertModel model = TestModels.randomBert(m, 1)) {
             LoraModel lora = LoraModel.create(model.module(), QV, "bert", 1);
