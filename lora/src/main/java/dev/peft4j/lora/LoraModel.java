@@ -664,20 +664,27 @@ public final class LoraModel implements Adaptation {
             lora.setDisabled(disabled);
         }
         modulesToSave.activate(disabled ? null : active);
-        root.setTrainable(false);
-        if (active == null || disabled || merged) {
-            return;
+        // Only the active adapter's parameters (and what it trains beside them) require gradients. Flags are
+        // compared first: a switch then costs a few JNI calls, not one per parameter of the model.
+        Set<Parameter> train = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        if (active != null && !disabled && !merged) {
+            for (String path : targets.get(active)) {
+                LoraLinear lora = (LoraLinear) root.find(path);
+                train.addAll(lora.loraA(active).localParameters().values());
+                train.addAll(lora.loraB(active).localParameters().values());
+                if (lora.spec(active).dora()) {
+                    train.add(lora.magnitude(active));
+                }
+            }
+            train.addAll(biasParameters(active, configs.get(active)).values());
+            train.addAll(modulesToSave.parameters(active).values());
         }
-        for (String path : targets.get(active)) {
-            LoraLinear lora = (LoraLinear) root.find(path);
-            lora.loraA(active).setTrainable(true);
-            lora.loraB(active).setTrainable(true);
-            if (lora.spec(active).dora()) {
-                lora.magnitude(active).setTrainable(true);
+        for (Parameter p : root.namedParameters().values()) {
+            boolean want = train.contains(p);
+            if (p.trainable() != want) {
+                p.setTrainable(want);
             }
         }
-        biasParameters(active, configs.get(active)).values().forEach(p -> p.setTrainable(true));
-        modulesToSave.parameters(active).values().forEach(p -> p.setTrainable(true));
     }
 
     private LoraConfig requireAdapter(String adapter) {
