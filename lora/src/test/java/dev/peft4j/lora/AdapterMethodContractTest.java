@@ -1,0 +1,181 @@
+package dev.peft4j.lora;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.nn.Parameter;
+import dev.peft4j.api.spi.Adaptation;
+import dev.peft4j.api.spi.TensorFiles;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The contract every adapter method plugin meets (PEFT's {@code TEST_CASES} run through one tester): shapes
+ * unchanged, a zero-initialised adapter is the identity, only adapter parameters get gradients, save/load
+ * round-trips, merged equals unmerged. A method joins by extending this class with its table of {@link Row}s.
+ * Written against the SPI only ({@link Adaptation}), so it can move to a shared test-jar.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class AdapterMethodContractTest {
+    /** A model under test: a tree and a deterministic forward pass on a fixed batch. */
+    public interface Subject extends AutoCloseable {
+        Module root();
+
+        NDArray forward(ForwardContext ctx);
+
+        @Override
+        void close();
+    }
+
+    /** One row of the table: how to build the same base model again and again, and how to adapt it. */
+    public interface Row {
+        String name();
+
+        /** Same weights on every call. */
+        Subject newSubject(NDManager manager);
+
+        /** Applies the method freshly initialised (for LoRA: B = 0). */
+        Adaptation apply(Subject subject, long seed);
+
+        /** Whether a full parameter name belongs to the adapter (or to what the method trains beside it). */
+        boolean isAdapterParameter(String name);
+    }
+
+    protected abstract List<? extends Row> rows();
+
+    protected abstract TensorFiles tensorFiles();
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void shapesAreUnchanged(Row row) {
+        try (NDManager m = NDManager.newBaseManager(); Subject s = row.newSubject(m)) {
+            NDArray before = s.forward(ForwardContext.inference(m));
+            perturb(row.apply(s, 1));
+            assertThat(s.forward(ForwardContext.inference(m)).getShape()).isEqualTo(before.getShape());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void zeroInitialisedAdapterIsTheIdentity(Row row) {
+        try (NDManager m = NDManager.newBaseManager(); Subject s = row.newSubject(m)) {
+            NDArray before = s.forward(ForwardContext.inference(m));
+            row.apply(s, 1);
+            NDArray after = s.forward(ForwardContext.inference(m));
+            assertThat(TestModels.maxAbsDiff(before, after)).isLessThanOrEqualTo(1e-6f);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void onlyAdapterParametersGetGradients(Row row) {
+        try (NDManager m = NDManager.newBaseManager(); Subject s = row.newSubject(m)) {
+            Adaptation a = row.apply(s, 1);
+            perturb(a);
+            Set<String> trainable = new TreeSet<>(a.trainableParameters().keySet());
+            assertThat(trainable).isNotEmpty().allMatch(row::isAdapterParameter);
+            try (NDManager step = m.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = s.forward(ForwardContext.training(step));
+                NDArray weights = TestModels.randomArray(step, out.getShape(), 1.0, new Random(3));
+                gc.backward(out.mul(weights).sum());
+            }
+            Set<String> withGradient = new TreeSet<>();
+            for (Map.Entry<String, Parameter> e : s.root().namedParameters().entrySet()) {
+                if (e.getValue().value().hasGradient()) {
+                    withGradient.add(e.getKey());
+                    try (NDArray g = e.getValue().value().getGradient()) {
+                        if (e.getKey().contains("lora_")) {
+                            assertThat(g.abs().sum().getFloat()).as("gradient of " + e.getKey()).isGreaterThan(0f);
+                        }
+                        g.subi(g); // zero for the next row
+                    }
+                }
+            }
+            assertThat(withGradient).isEqualTo(trainable);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void saveAndLoadRoundTrip(Row row, @TempDir Path dir) {
+        try (NDManager m = NDManager.newBaseManager(); Subject s = row.newSubject(m); Subject fresh = row.newSubject(m)) {
+            Adaptation a = row.apply(s, 1);
+            perturb(a);
+            NDArray expected = s.forward(ForwardContext.inference(m));
+            a.save(dir, tensorFiles());
+            Adaptation b = row.apply(fresh, 2);
+            NDArray beforeLoad = fresh.forward(ForwardContext.inference(m));
+            assertThat(TestModels.maxAbsDiff(expected, beforeLoad)).as("the saved adapter changes the output").isGreaterThan(1e-4f);
+            b.load(dir, tensorFiles());
+            assertThat(TestModels.maxAbsDiff(expected, fresh.forward(ForwardContext.inference(m)))).isLessThanOrEqualTo(1e-7f);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void mergedEqualsUnmergedAndUnmergeRestoresTheBase(Row row) {
+        try (NDManager m = NDManager.newBaseManager(); Subject s = row.newSubject(m)) {
+            Adaptation a = row.apply(s, 1);
+            if (!a.canMerge()) {
+                return;
+            }
+            perturb(a);
+            Map<String, NDArray> base = snapshotFrozen(s.root());
+            NDArray unmerged = s.forward(ForwardContext.inference(m));
+            a.merge();
+            NDArray merged = s.forward(ForwardContext.inference(m));
+            assertThat(TestModels.maxAbsDiff(unmerged, merged)).isLessThanOrEqualTo(1e-5f);
+            assertThat(maxChange(base, s.root())).as("merge rewrote base weights").isGreaterThan(1e-4f);
+            a.unmerge();
+            assertThat(maxChange(base, s.root())).isLessThanOrEqualTo(1e-6f);
+            assertThat(TestModels.maxAbsDiff(unmerged, s.forward(ForwardContext.inference(m)))).isLessThanOrEqualTo(1e-6f);
+        }
+    }
+
+    /** Adds N(0, 0.1) to every trainable parameter, so the adapter does something (B no longer zero). */
+    protected static void perturb(Adaptation a) {
+        Random random = new Random(11);
+        for (Parameter p : a.trainableParameters().values()) {
+            NDArray noise = TestModels.randomArray(p.value().getManager(), p.shape(), 0.1, random);
+            NDArray v = p.value().stopGradient().add(noise);
+            noise.close();
+            p.setValue(v);
+        }
+    }
+
+    private static Map<String, NDArray> snapshotFrozen(Module root) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        root.namedParameters().forEach((k, p) -> {
+            if (!p.trainable()) {
+                out.put(k, p.value().stopGradient().duplicate());
+            }
+        });
+        return out;
+    }
+
+    private static float maxChange(Map<String, NDArray> before, Module root) {
+        Map<String, Parameter> now = root.namedParameters();
+        float max = 0;
+        for (Map.Entry<String, NDArray> e : before.entrySet()) {
+            Parameter p = now.get(e.getKey());
+            if (p != null) {
+                max = Math.max(max, TestModels.maxAbsDiff(e.getValue(), p.value()));
+            }
+        }
+        return max;
+    }
+}

@@ -1,0 +1,160 @@
+package dev.peft4j.lora;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.model.ModelInput;
+import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Linear;
+import dev.peft4j.api.nn.Parameter;
+import dev.peft4j.models.Models;
+import dev.peft4j.models.safetensors.SafetensorsFile;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Both directions against real HF PEFT, on fixtures made by tools/lora/make_peft_fixtures.py (PEFT-written)
+ * and by {@link #writeJavaAdapters} (checked in PEFT by tools/lora/check_java_adapter.py).
+ */
+class PeftInteropTest {
+    static Path fixtures() {
+        try {
+            return Path.of(PeftInteropTest.class.getResource("/peft-fixtures").toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static ModelInput batch(NDManager m) {
+        try (SafetensorsFile f = SafetensorsFile.open(fixtures().resolve("batch.safetensors"))) {
+            Map<String, NDArray> b = f.loadAll(m);
+            return new ModelInput(b.get("input_ids"), b.get("attention_mask"), b.get("token_type_ids"), null);
+        }
+    }
+
+    static NDArray expected(NDManager m, Path dir, String name) {
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("expected.safetensors"))) {
+            return f.load(name, m);
+        }
+    }
+
+    /** BertForSequenceClassification from the base-seqcls fixture: backbone via Models.load, head from the file. */
+    static TestModels.Classifier seqCls() {
+        Path dir = fixtures().resolve("base-seqcls");
+        TransformerModel model = Models.load(dir, Device.cpu());
+        Linear head;
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            NDArray w = f.load("classifier.weight", model.manager());
+            NDArray b = f.load("classifier.bias", model.manager());
+            head = new Linear(w, b, false);
+        }
+        return new TestModels.Classifier(model, head);
+    }
+
+    @Test
+    void loraWrittenByPeftGivesPeftsOutputs() {
+        try (NDManager m = NDManager.newBaseManager(); TransformerModel model = Models.load(fixtures().resolve("base-bert"), Device.cpu())) {
+            Path adapter = fixtures().resolve("lora-qv");
+            NDArray base = model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState();
+            LoraModel lora = LoraModel.fromPretrained(model.module(), "bert", adapter, SafetensorsTensorFiles.INSTANCE, "default");
+            assertThat(lora.targetedModules()).containsExactly("encoder.layer.0.attention.self.query", "encoder.layer.0.attention.self.value",
+                    "encoder.layer.1.attention.self.query", "encoder.layer.1.attention.self.value");
+            NDArray out = model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState();
+            NDArray want = expected(m, adapter, "last_hidden_state");
+            assertThat(TestModels.maxAbsDiff(base, want)).as("the adapter matters").isGreaterThan(1e-2f);
+            assertThat(TestModels.maxAbsDiff(out, want)).isLessThanOrEqualTo(1e-4f);
+            lora.merge();
+            assertThat(TestModels.maxAbsDiff(model.forward(batch(m), ForwardContext.inference(m)).lastHiddenState(), want)).isLessThanOrEqualTo(1e-4f);
+        }
+    }
+
+    @Test
+    void doraRsloraWithClassifierWrittenByPeftGivesPeftsLogits() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            TestModels.Classifier root = seqCls();
+            try (TransformerModel model = root.backbone()) {
+                Path adapter = fixtures().resolve("dora-rslora-cls");
+                LoraModel lora = LoraModel.fromPretrained(root, "bert", adapter, SafetensorsTensorFiles.INSTANCE, "default");
+                assertThat(lora.config("default").useDora()).isTrue();
+                assertThat(lora.config("default").useRslora()).isTrue();
+                assertThat(lora.targetedModules()).hasSize(6);
+                NDArray want = expected(m, adapter, "logits");
+                NDArray out = root.logits(batch(m), ForwardContext.inference(m));
+                assertThat(TestModels.maxAbsDiff(out, want)).isLessThanOrEqualTo(1e-4f);
+                lora.merge();
+                assertThat(TestModels.maxAbsDiff(root.logits(batch(m), ForwardContext.inference(m)), want)).isLessThanOrEqualTo(1e-4f);
+            }
+        }
+    }
+
+    /** The Java-written adapters, rebuilt from their seeds, must equal the committed ones PEFT was checked on. */
+    @Test
+    void javaWrittenAdaptersArePinned(@TempDir Path tmp) throws Exception {
+        writeJavaAdapters(tmp);
+        for (String name : List.of("java-lora", "java-dora")) {
+            Path committed = fixtures().resolve(name);
+            Path fresh = tmp.resolve(name);
+            assertThat(Files.readString(fresh.resolve(PeftAdapterConfig.CONFIG_FILE), StandardCharsets.UTF_8))
+                    .isEqualTo(Files.readString(committed.resolve(PeftAdapterConfig.CONFIG_FILE), StandardCharsets.UTF_8));
+            try (NDManager m = NDManager.newBaseManager();
+                    SafetensorsFile a = SafetensorsFile.open(committed.resolve(PeftAdapterConfig.WEIGHTS_FILE));
+                    SafetensorsFile b = SafetensorsFile.open(fresh.resolve(PeftAdapterConfig.WEIGHTS_FILE))) {
+                assertThat(b.names()).containsExactlyInAnyOrderElementsOf(a.names());
+                for (String key : a.names()) {
+                    assertThat(b.readFloats(key)).as(key).containsExactly(a.readFloats(key));
+                }
+                assertThat(TestModels.maxAbsDiff(expected(m, fresh, "logits"), expected(m, committed, "logits"))).isLessThanOrEqualTo(1e-6f);
+            }
+        }
+    }
+
+    /**
+     * Writes two adapters trained-looking (fixed seeds, nonzero B) on the base-seqcls fixture, each with the
+     * logits peft4j computes: {@code java-lora} (LoRA q,v, bias lora_only, classifier saved, SEQ_CLS) and
+     * {@code java-dora} (DoRA + rsLoRA on every dense, query, key, value; no task type).
+     * Run with -Dpeft4j.lora.writeFixtures=DIR to refresh the committed copies.
+     */
+    static void writeJavaAdapters(Path out) {
+        List<LoraConfig> configs = List.of(
+                LoraConfig.builder().adapterName("java-lora").r(4).alpha(8).targetModules("query", "value")
+                        .bias(LoraConfig.Bias.LORA_ONLY).modulesToSave(List.of("classifier")).taskType("SEQ_CLS").build(),
+                LoraConfig.builder().adapterName("java-dora").r(4).alpha(16).targetModules("query", "key", "value", "dense")
+                        .useDora(true).useRslora(true).build());
+        for (LoraConfig config : configs) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                TestModels.Classifier root = seqCls();
+                try (TransformerModel model = root.backbone()) {
+                    LoraModel lora = LoraModel.create(root, config, "bert", 7);
+                    Random random = new Random(13);
+                    for (Parameter p : lora.trainableParameters().values()) {
+                        NDArray noise = TestModels.randomArray(p.value().getManager(), p.shape(), 0.1, random);
+                        p.setValue(p.value().stopGradient().add(noise));
+                        noise.close();
+                    }
+                    Path dir = out.resolve(config.adapterName());
+                    lora.save(dir, SafetensorsTensorFiles.INSTANCE);
+                    NDArray logits = root.logits(batch(m), ForwardContext.inference(m));
+                    SafetensorsTensorFiles.INSTANCE.write(dir.resolve("expected.safetensors"), Map.of("logits", logits), Map.of("format", "pt"));
+                }
+            }
+        }
+    }
+
+    @Test
+    void refreshJavaFixturesWhenAsked() {
+        String target = System.getProperty("peft4j.lora.writeFixtures", "");
+        if (!target.isEmpty()) {
+            writeJavaAdapters(Path.of(target));
+        }
+    }
+}
