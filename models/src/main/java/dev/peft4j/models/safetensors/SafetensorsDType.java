@@ -47,7 +47,8 @@ public enum SafetensorsDType {
 
     /**
      * The DJL type a tensor of this type loads as. BF16 loads as FLOAT32 (a BFLOAT16 DJL tensor
-     * aborts the JVM) and I16 as INT32 (DJL's PyTorch engine has no usable int16).
+     * aborts the JVM) and I16 as INT32 (an INT16 tensor aborts the JVM too: exit 134 on
+     * {@code manager.zeros(shape, DataType.INT16)}, DJL 0.35.1).
      */
     public DataType loadedDataType() {
         switch (this) {
