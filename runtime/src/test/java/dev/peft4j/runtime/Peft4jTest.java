@@ -84,6 +84,17 @@ class Peft4jTest {
     }
 
     @Test
+    void theTrainersRangeChecksRunDuringValidation(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("t.conf"), "model.source = x\nmethod.name = lora\ntrain {\n  epochs = 0\n  schedule = cosin\n}\n");
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            assertThatThrownBy(() -> peft4j.experiment(file).validate()).isInstanceOfSatisfying(InvalidConfigException.class,
+                    e -> assertThat(e.problems()).extracting(ConfigProblem::toString).containsExactly(
+                            file + ":4: train.epochs: is 0, expected an integer in [1, 100000]",
+                            file + ":5: train.schedule: is 'cosin', expected one of [constant, linear, cosine] (did you mean 'cosine'?)"));
+        }
+    }
+
+    @Test
     void anInvalidExperimentRunsNothing(@TempDir Path tmp) {
         Config config = ConfigFactory.parseString("model.source = x\nmethod.name = lora\nmethod.r = -1\nrun.dir = \"" + tmp.resolve("run") + "\"");
         try (Peft4j peft4j = Peft4j.builder().build()) {
