@@ -1,0 +1,56 @@
+package dev.peft4j.runtime.train;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.peft4j.api.config.ConfigReader;
+
+/**
+ * The {@code train} section (defaults in runtime's {@code reference.conf} under {@code peft4j.train}).
+ *
+ * @param maxSteps optimizer updates to stop after; 0 means "all epochs"
+ * @param warmupSteps warm-up updates; if 0, {@code warmupRatio} of all updates
+ * @param maxGradNorm global gradient-norm clip; 0 turns clipping off
+ * @param evalEvery evaluate every N updates; 0 means at the end of each epoch
+ * @param metric the metric that picks the best checkpoint and drives early stopping; empty = task default
+ * @param patience evaluations without improvement before stopping; 0 = never stop early
+ * @param loadBest evaluate (and save) the best checkpoint's weights at the end instead of the last
+ */
+public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, int evalBatchSize, double learningRate,
+        double weightDecay, double beta1, double beta2, double epsilon, String schedule, long warmupSteps, double warmupRatio,
+        double maxGradNorm, int gradientAccumulation, long evalEvery, long logEvery, String metric, int patience,
+        int bucketBatches, boolean checkpoints, boolean loadBest) {
+
+    public static Config defaults() {
+        return ConfigFactory.defaultReference().getConfig("peft4j.train");
+    }
+
+    /** Parses the user's {@code train} section over the defaults; {@code path} prefixes messages. */
+    public static TrainConfig from(Config section, String path) {
+        ConfigReader r = new ConfigReader(section.withFallback(defaults()), path);
+        TrainConfig c = new TrainConfig(
+                r.longValue("seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                r.intValue("epochs", 1, 100_000),
+                r.longValue("max-steps", 0, Long.MAX_VALUE),
+                r.intValue("batch-size", 1, 1 << 16),
+                r.intValue("eval-batch-size", 1, 1 << 16),
+                r.doubleValue("learning-rate", 0, false, 10, true),
+                r.doubleValue("weight-decay", 0, true, 1, true),
+                r.doubleValue("adam-beta1", 0, true, 1, false),
+                r.doubleValue("adam-beta2", 0, true, 1, false),
+                r.doubleValue("adam-epsilon", 0, false, 1, true),
+                r.oneOf("schedule", LearningRateSchedule.KINDS),
+                r.longValue("warmup-steps", 0, Long.MAX_VALUE),
+                r.doubleValue("warmup-ratio", 0, true, 1, false),
+                r.doubleValue("max-grad-norm", 0, true, 1e9, true),
+                r.intValue("gradient-accumulation", 1, 1 << 16),
+                r.longValue("eval-every", 0, Long.MAX_VALUE),
+                r.longValue("log-every", 1, Long.MAX_VALUE),
+                r.string("metric"),
+                r.intValue("patience", 0, 1_000_000),
+                r.intValue("bucket-batches", 1, 1_000_000),
+                r.bool("checkpoints"),
+                r.bool("load-best"));
+        r.finish();
+        return c;
+    }
+}
