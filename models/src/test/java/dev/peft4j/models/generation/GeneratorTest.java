@@ -107,6 +107,32 @@ class GeneratorTest {
         }
     }
 
+    static void assertBatchEqualsSingle(TransformerModel model) {
+        Generator generator = new Generator(model);
+        List<long[]> prompts = List.of(new long[] {5, 17, 42, 3, 60}, new long[] {9}, new long[] {7, 33, 2});
+        for (boolean cache : new boolean[] {true, false}) {
+            GenerationConfig config = GenerationConfig.greedy(12).withCache(cache);
+            List<GenerationResult> batch = generator.generate(prompts, config);
+            for (int b = 0; b < prompts.size(); b++) {
+                assertThat(batch.get(b).tokens()).as("row %d, cache %s", b, cache)
+                        .containsExactly(generator.generate(prompts.get(b), config).tokens());
+            }
+        }
+        // A row that stops early keeps its stop token and nothing after it; the others go on.
+        long[] row1 = generator.generate(prompts.get(1), GenerationConfig.greedy(12)).tokens();
+        List<GenerationResult> stopped = generator.generate(prompts, GenerationConfig.greedy(12).withStopTokenIds(Set.of(row1[1])));
+        assertThat(stopped.get(1).finishReason()).isEqualTo(GenerationResult.FinishReason.STOP_TOKEN);
+        assertThat(stopped.get(1).tokens().length).isLessThanOrEqualTo(2);
+    }
+
+    @Test
+    void leftPaddedBatchGeneratesWhatEachPromptGetsAlone() throws Exception {
+        try (NDManager m = NDManager.newBaseManager(); LlamaForCausalLM llama = tinyLlama(m); Gpt2LMHeadModel gpt2 = tinyGpt2(m)) {
+            assertBatchEqualsSingle(llama);
+            assertBatchEqualsSingle(gpt2);
+        }
+    }
+
     @Test
     void generationLeavesNoArraysBehind() throws Exception {
         try (NDManager base = NDManager.newBaseManager(); LlamaForCausalLM llama = LlamaForCausalLM.random(
