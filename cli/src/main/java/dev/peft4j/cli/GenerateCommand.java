@@ -105,7 +105,12 @@ final class GenerateCommand implements Callable<Integer> {
             if (!config.has("bos_token_id")) {
                 throw new Peft4jException(config.source() + ": no bos_token_id, so an empty prompt cannot start generation; pass --prompt");
             }
-            return new long[] {config.integer("bos_token_id")};
+            long bos = config.integer("bos_token_id");
+            if (bos < 0 || bos >= tokenizer.vocabSize()) {
+                throw new Peft4jException(config.source() + ": bos_token_id " + bos + " is not in the tokenizer's vocabulary ("
+                        + tokenizer.vocabSize() + " tokens, " + tokenizer.file() + ")");
+            }
+            return new long[] {bos};
         }
         // Encoded up to the window: a prompt that fills it is reported below, never silently cut and run.
         long[] ids = tokenizer.encode(prompt, window).ids();

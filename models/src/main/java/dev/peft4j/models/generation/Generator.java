@@ -11,12 +11,14 @@ import dev.peft4j.api.model.ModelConfig;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.ForwardContext;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Autoregressive generation for a causal LM ({@link TransformerModel#isCausalLm()}), one sequence
- * at a time. With the cache, the prompt is run once and each later step feeds only the newest
+ * Autoregressive generation for a causal LM ({@link TransformerModel#isCausalLm()}), for one
+ * sequence or a left-padded batch. With the cache, the prompt is run once and each later step feeds only the newest
  * token; every step runs in its own sub-manager, so memory stays flat over long generations.
  */
 public final class Generator {
@@ -53,48 +55,116 @@ public final class Generator {
      */
     public GenerationResult generate(long[] prompt, GenerationConfig config) {
         requireNonNull(prompt, "prompt is null");
+        return generate(List.of(prompt), config).get(0);
+    }
+
+    /**
+     * Generates after each prompt, as one left-padded batch: row {@code b} sees only its own tokens
+     * (attention mask) at positions {@code 0, 1, ...} counted from its first real token (what HF's
+     * {@code generate} does), so every row gets what it would get alone. A row that produced a stop
+     * token is finished (later tokens are computed but dropped); the batch stops when every row is
+     * finished, after {@code maxNewTokens}, or when the longest row reaches the context window.
+     * Sampling draws from one RNG seeded with {@code config.seed()}, row by row.
+     */
+    public List<GenerationResult> generate(List<long[]> prompts, GenerationConfig config) {
+        requireNonNull(prompts, "prompts is null");
         requireNonNull(config, "config is null");
-        if (prompt.length == 0) {
-            throw new Peft4jException("prompt is empty; pass at least one token id (e.g. BOS)");
+        if (prompts.isEmpty()) {
+            throw new Peft4jException("no prompts to generate from");
         }
-        if (prompt.length >= contextWindow) {
-            throw new Peft4jException("prompt has " + prompt.length + " tokens but the context window is " + contextWindow
-                    + " positions; it must be shorter to generate anything");
+        int batch = prompts.size();
+        int longest = 0;
+        for (int b = 0; b < batch; b++) {
+            long[] prompt = requireNonNull(prompts.get(b), "prompt is null");
+            String which = batch == 1 ? "" : b + " ";
+            if (prompt.length == 0) {
+                throw new Peft4jException("prompt " + which + "is empty; pass at least one token id (e.g. BOS)");
+            }
+            if (prompt.length >= contextWindow) {
+                throw new Peft4jException("prompt " + which + "has " + prompt.length + " tokens but the context window is "
+                        + contextWindow + " positions; it must be shorter to generate anything");
+            }
+            longest = Math.max(longest, prompt.length);
         }
+        // Left-padded token and mask rows [B, longest + maxNewTokens]; pad id 0, masked out.
+        int width = longest + config.maxNewTokens();
+        long[][] tokens = new long[batch][width];
+        long[][] mask = new long[batch][width];
+        int[] padding = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            long[] prompt = prompts.get(b);
+            padding[b] = longest - prompt.length;
+            System.arraycopy(prompt, 0, tokens[b], padding[b], prompt.length);
+            Arrays.fill(mask[b], padding[b], width, 1L);
+        }
+        int[] produced = new int[batch];
+        GenerationResult.FinishReason[] reasons = new GenerationResult.FinishReason[batch];
         SplittableRandom random = new SplittableRandom(config.seed());
-        long[] sequence = Arrays.copyOf(prompt, prompt.length + config.maxNewTokens());
-        int length = prompt.length;
-        GenerationResult.FinishReason reason = GenerationResult.FinishReason.LENGTH;
+        int length = longest;
+        int cached = 0;
         long start = System.nanoTime();
         try (NDManager manager = model.manager().newSubManager(); KvCache cache = new KvCache(manager)) {
-            while (length - prompt.length < config.maxNewTokens()) {
-                if (length >= contextWindow) {
-                    reason = GenerationResult.FinishReason.CONTEXT_WINDOW;
-                    break;
-                }
-                float[] logits;
+            while (length - longest < config.maxNewTokens() && !allFinished(reasons) && length < contextWindow) {
+                int from = config.useCache() ? cached : 0;
+                int feed = length - from;
+                float[][] rows = new float[batch][];
                 try (NDManager step = manager.newSubManager()) {
                     ForwardContext context = ForwardContext.inference(step);
-                    int from = 0;
                     if (config.useCache()) {
                         context.setAttribute(KvCache.KEY, cache);
-                        from = (int) cache.length();
                     }
-                    long[] feed = Arrays.copyOfRange(sequence, from, length);
-                    NDArray ids = step.create(feed, new Shape(1, feed.length));
-                    NDArray mask = step.ones(new Shape(1, length), DataType.INT64);
-                    NDArray all = model.forward(new ModelInput(ids, mask), context).logits();
-                    logits = all.get(0, feed.length - 1).toType(DataType.FLOAT32, false).toFloatArray();
+                    long[] ids = new long[batch * feed];
+                    long[] positions = new long[batch * feed];
+                    long[] attention = new long[batch * length];
+                    for (int b = 0; b < batch; b++) {
+                        for (int j = 0; j < feed; j++) {
+                            ids[b * feed + j] = tokens[b][from + j];
+                            positions[b * feed + j] = Math.max(0, from + j - padding[b]);
+                        }
+                        System.arraycopy(mask[b], 0, attention, b * length, length);
+                    }
+                    NDArray logits = model.forward(new ModelInput(step.create(ids, new Shape(batch, feed)),
+                            step.create(attention, new Shape(batch, length)), null, step.create(positions, new Shape(batch, feed))),
+                            context).logits();
+                    NDArray last = logits.get(":, -1, :").toType(DataType.FLOAT32, false); // [B, V]
+                    float[] flat = last.toFloatArray();
+                    int vocab = (int) last.getShape().get(1);
+                    for (int b = 0; b < batch; b++) {
+                        rows[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+                    }
                 }
-                long next = config.isGreedy() ? argMax(logits) : Sampling.sample(logits, config, random);
-                sequence[length++] = next;
-                if (config.stopTokenIds().contains(next)) {
-                    reason = GenerationResult.FinishReason.STOP_TOKEN;
-                    break;
+                cached = length;
+                for (int b = 0; b < batch; b++) {
+                    long next = config.isGreedy() ? argMax(rows[b]) : Sampling.sample(rows[b], config, random);
+                    tokens[b][length] = next;
+                    if (reasons[b] == null) {
+                        produced[b]++;
+                        if (config.stopTokenIds().contains(next)) {
+                            reasons[b] = GenerationResult.FinishReason.STOP_TOKEN;
+                        }
+                    }
                 }
+                length++;
             }
         }
-        return new GenerationResult(Arrays.copyOfRange(sequence, prompt.length, length), reason, System.nanoTime() - start);
+        long nanos = System.nanoTime() - start;
+        List<GenerationResult> results = new ArrayList<>(batch);
+        for (int b = 0; b < batch; b++) {
+            GenerationResult.FinishReason reason = reasons[b] != null ? reasons[b]
+                    : produced[b] >= config.maxNewTokens() ? GenerationResult.FinishReason.LENGTH
+                    : GenerationResult.FinishReason.CONTEXT_WINDOW;
+            results.add(new GenerationResult(Arrays.copyOfRange(tokens[b], longest, longest + produced[b]), reason, nanos));
+        }
+        return results;
+    }
+
+    private static boolean allFinished(GenerationResult.FinishReason[] reasons) {
+        for (GenerationResult.FinishReason r : reasons) {
+            if (r == null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Index of the largest logit; the first on ties, like {@code torch.argmax}. */

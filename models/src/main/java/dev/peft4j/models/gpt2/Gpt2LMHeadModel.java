@@ -19,8 +19,6 @@ import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.models.generation.CausalAttention;
 import dev.peft4j.models.generation.KvCache;
 import dev.peft4j.models.generation.TiedLmHead;
-import java.util.List;
-import java.util.Set;
 
 /**
  * GPT-2 with HF's {@code GPT2LMHeadModel} tree: {@code transformer} ({@link Gpt2Model}) and
@@ -31,12 +29,6 @@ import java.util.Set;
  * (default {@code past .. past + T - 1}); logits {@code [B, T, V]}.
  */
 public final class Gpt2LMHeadModel implements TransformerModel {
-    /**
-     * Buffers some GPT-2 checkpoints carry that are not parameters (the causal-mask tables of old
-     * transformers versions): skipped by name when loading, for every block.
-     */
-    public static final Set<String> IGNORED_BUFFER_SUFFIXES = Set.of(".attn.bias", ".attn.masked_bias");
-
     private final Gpt2Config config;
     private final NDManager manager;
     private final Root root;
@@ -73,17 +65,6 @@ public final class Gpt2LMHeadModel implements TransformerModel {
             }
         }
         return model;
-    }
-
-    /** The names of the ignorable buffers for this config ({@code transformer.h.N.attn.bias}, ...). */
-    public Set<String> ignoredBufferNames() {
-        java.util.Set<String> names = new java.util.LinkedHashSet<>();
-        for (int i = 0; i < config.nLayer(); i++) {
-            for (String suffix : IGNORED_BUFFER_SUFFIXES) {
-                names.add("transformer.h." + i + suffix);
-            }
-        }
-        return names;
     }
 
     public Gpt2Config gpt2Config() {

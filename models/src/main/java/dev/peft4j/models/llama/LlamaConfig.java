@@ -65,9 +65,7 @@ public record LlamaConfig(
         if (headDim % 2 != 0) {
             throw new Peft4jException(c.source() + ": head_dim " + headDim + " must be even for rotary embeddings");
         }
-        if (c.integer("pretraining_tp", 1) != 1) {
-            throw new Peft4jException(c.source() + ": pretraining_tp " + c.integer("pretraining_tp") + " is not supported; expected 1");
-        }
+        // pretraining_tp > 1 only splits HF's matmuls into slices: the same function, so it is accepted as is.
         int maxPositions = c.integer("max_position_embeddings", 2048);
         return new LlamaConfig(c, positive(c, "vocab_size"), hidden, positive(c, "intermediate_size"),
                 positive(c, "num_hidden_layers"), heads, kvHeads, headDim, (float) c.number("rms_norm_eps", 1e-6),

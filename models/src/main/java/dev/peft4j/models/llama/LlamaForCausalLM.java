@@ -19,7 +19,6 @@ import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.models.generation.CausalAttention;
 import dev.peft4j.models.generation.KvCache;
 import dev.peft4j.models.generation.TiedLmHead;
-import java.util.List;
 
 /**
  * A Llama causal language model with HF's {@code LlamaForCausalLM} module tree: {@code model}

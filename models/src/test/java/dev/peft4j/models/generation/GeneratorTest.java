@@ -13,6 +13,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.models.Models;
 import dev.peft4j.models.gpt2.Gpt2LMHeadModel;
 import dev.peft4j.models.gpt2.Gpt2Loader;
@@ -104,6 +105,36 @@ class GeneratorTest {
         try (NDManager m = NDManager.newBaseManager(); LlamaForCausalLM llama = tinyLlama(m); Gpt2LMHeadModel gpt2 = tinyGpt2(m)) {
             assertCachedEqualsUncached(llama, new long[] {5, 17, 42}, 24);
             assertCachedEqualsUncached(gpt2, new long[] {5, 17, 42}, 20);
+        }
+    }
+
+    static void assertBatchEqualsSingle(TransformerModel model) {
+        Generator generator = new Generator(model);
+        List<long[]> prompts = List.of(new long[] {5, 17, 42, 3, 60}, new long[] {9}, new long[] {7, 33, 2});
+        for (boolean cache : new boolean[] {true, false}) {
+            GenerationConfig config = GenerationConfig.greedy(12).withCache(cache);
+            List<GenerationResult> batch = generator.generate(prompts, config);
+            for (int b = 0; b < prompts.size(); b++) {
+                assertThat(batch.get(b).tokens()).as("row %d, cache %s", b, cache)
+                        .containsExactly(generator.generate(prompts.get(b), config).tokens());
+            }
+        }
+        // A row that stops early keeps its stop token and nothing after it; the others go on.
+        long[] row1 = generator.generate(prompts.get(1), GenerationConfig.greedy(12)).tokens();
+        List<GenerationResult> stopped = generator.generate(prompts, GenerationConfig.greedy(12).withStopTokenIds(Set.of(row1[1])));
+        assertThat(stopped.get(1).finishReason()).isEqualTo(GenerationResult.FinishReason.STOP_TOKEN);
+        assertThat(stopped.get(1).tokens().length).isLessThanOrEqualTo(2);
+    }
+
+    @Test
+    void leftPaddedBatchGeneratesWhatEachPromptGetsAlone() throws Exception {
+        try (NDManager m = NDManager.newBaseManager(); LlamaForCausalLM llama = tinyLlama(m); Gpt2LMHeadModel gpt2 = tinyGpt2(m)) {
+            assertBatchEqualsSingle(llama);
+            // Llama's RoPE is relative, so only GPT-2's absolute positions show a wrong position offset;
+            // the random fixture's position table (std 0.02) is scaled up so that positions decide tokens.
+            Parameter wpe = gpt2.module().find("transformer.wpe").parameter("weight");
+            wpe.setValue(wpe.value().mul(50f));
+            assertBatchEqualsSingle(gpt2);
         }
     }
 

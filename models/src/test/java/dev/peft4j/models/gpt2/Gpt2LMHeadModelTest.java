@@ -13,6 +13,8 @@ import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.models.bert.BertModel;
+import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.models.Models;
 import dev.peft4j.models.generation.TestFixtures;
 import dev.peft4j.models.safetensors.SafetensorsFile;
 import dev.peft4j.models.safetensors.SafetensorsWriter;
@@ -49,6 +51,26 @@ class Gpt2LMHeadModelTest {
             assertThat(cAttn.fanInFanOut()).isTrue();
             assertThat(cAttn.weight().getShape()).isEqualTo(new Shape(8, 24));
             assertThat(model.baseModelPrefix()).isEqualTo("transformer");
+        }
+    }
+
+    @Test
+    void savesHfLayoutAndLoadsBackIdentically(@TempDir Path tmp) throws Exception {
+        try (NDManager m = NDManager.newBaseManager(); Gpt2LMHeadModel model = loadTiny(m)) {
+            Models.save(model, tmp);
+            try (SafetensorsFile saved = SafetensorsFile.open(tmp.resolve("model.safetensors"));
+                    SafetensorsFile original = SafetensorsFile.open(TestFixtures.resource("tiny-gpt2/model.safetensors"))) {
+                // Tied head: no lm_head.weight; Conv1D weights stay [in, out] as HF writes them.
+                assertThat(saved.names()).containsExactlyInAnyOrderElementsOf(original.names());
+                assertThat(saved.entry("transformer.h.0.attn.c_attn.weight").djlShape()).isEqualTo(new Shape(32, 96));
+            }
+            try (TransformerModel reloaded = Models.load(tmp, Device.cpu())) {
+                NDArray ids = m.create(new long[] {5, 17, 42, 3}, new Shape(1, 4));
+                NDArray mask = m.ones(new Shape(1, 4), ai.djl.ndarray.types.DataType.INT64);
+                NDArray a = model.forward(new ModelInput(ids, mask), ForwardContext.inference(m)).logits();
+                NDArray b = reloaded.forward(new ModelInput(ids, mask), ForwardContext.inference(m)).logits();
+                assertThat(a.sub(b).abs().max().getFloat()).isEqualTo(0f);
+            }
         }
     }
 
