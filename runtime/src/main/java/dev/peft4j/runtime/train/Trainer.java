@@ -235,8 +235,17 @@ public final class Trainer {
         }
     }
 
-    /** Forward and backward of one micro-batch; returns its (unscaled) loss. */
     private double microStep(Batch batch, int microBatches) {
+        return forwardBackward(model, batch, microBatches);
+    }
+
+    /**
+     * Forward and backward of one micro-batch in its own per-step manager, the loss divided by
+     * {@code microBatches}; gradients accumulate on the trainable parameters. Returns the (unscaled)
+     * loss. Public so that {@code peft4j bench} times exactly the trainer's step: this, then
+     * {@link AdamW#clipGradients} and {@link AdamW#step}.
+     */
+    public static double forwardBackward(TaskModel model, Batch batch, int microBatches) {
         try (NDManager step = model.backbone().manager().newSubManager()) {
             ForwardContext context = ForwardContext.training(step);
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
