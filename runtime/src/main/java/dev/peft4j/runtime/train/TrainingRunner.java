@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.inject.Inject;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.runtime.AdaptOnlyRunner;
 import dev.peft4j.runtime.ExperimentRunner;
 import dev.peft4j.runtime.ModelLoader;
 import dev.peft4j.runtime.RunResult;
@@ -33,6 +34,7 @@ public final class TrainingRunner implements ExperimentRunner {
     private final ModelLoader modelLoader;
     private final PluginContexts contexts;
     private final TensorFiles files;
+    private final AdaptOnlyRunner adaptOnly;
     private PrintStream console = System.err;
 
     @Inject
@@ -40,6 +42,7 @@ public final class TrainingRunner implements ExperimentRunner {
         this.modelLoader = requireNonNull(modelLoader, "modelLoader is null");
         this.contexts = requireNonNull(contexts, "contexts is null");
         this.files = requireNonNull(files, "files is null");
+        this.adaptOnly = new AdaptOnlyRunner(modelLoader, contexts);
     }
 
     /** Where progress and the final lines go (stderr by default). */
@@ -48,8 +51,17 @@ public final class TrainingRunner implements ExperimentRunner {
         return this;
     }
 
+    /**
+     * Trains; an experiment without a head or without {@code data.train.path} has nothing to train on,
+     * so it runs as {@link AdaptOnlyRunner} (a dry run: what would train, in {@code summary.txt}).
+     */
     @Override
     public RunResult run(ValidatedExperiment experiment, Path runDirectory) {
+        if (experiment.head().isEmpty() || !experiment.datasets().containsKey("train")) {
+            console.println("no " + (experiment.head().isEmpty() ? "head" : "data.train.path")
+                    + ": nothing to train on; adapting only and writing summary.txt");
+            return adaptOnly.run(experiment, runDirectory);
+        }
         long start = System.nanoTime();
         TrainConfig config = experiment.settings(TrainConfig.class);
         try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true)) {
