@@ -36,7 +36,9 @@ import java.util.Map;
 public final class Trainer {
     /** What a run ended with. {@code interrupted} is true only for {@link #train(long)} stopping early on request. */
     public record Result(Map<String, Double> metrics, TrainState state, boolean stoppedEarly, boolean interrupted, long totalSteps,
-            double trainSeconds) {}
+            double trainSeconds, double evalSeconds) {}
+
+    private static final boolean PROFILE = Boolean.getBoolean("peft4j.profile");
 
     private final TaskModel model;
     private final TrainConfig config;
@@ -112,6 +114,9 @@ public final class Trainer {
             double windowLoss = state.windowLoss();
             int windowCount = state.windowCount();
             Map<String, Double> lastEval = Map.of();
+            double windowForward = 0;
+            double windowOptimizer = 0;
+            double evalSeconds = 0;
 
             outer:
             while (epoch < config.epochs() && step < total) {
@@ -120,6 +125,7 @@ public final class Trainer {
                     int end = Math.min(batchInEpoch + accumulation, batches.size());
                     int micro = end - batchInEpoch;
                     double lossSum = 0;
+                    long t0 = System.nanoTime();
                     for (int j = batchInEpoch; j < end; j++) {
                         long position = (long) epoch * batchesPerEpoch + j;
                         engine.setRandomSeed((int) (config.seed() * 1_000_003L + position));
@@ -131,6 +137,7 @@ public final class Trainer {
                         lossSum += loss;
                         examples += batches.get(j).size();
                     }
+                    long t1 = System.nanoTime();
                     double gradNorm = adam.clipGradients(config.maxGradNorm());
                     if (!Double.isFinite(gradNorm)) {
                         adam.zeroGradients();
@@ -139,6 +146,8 @@ public final class Trainer {
                     double lr = schedule.at(step);
                     adam.step(lr);
                     step++;
+                    windowForward += (t1 - t0) / 1e6;
+                    windowOptimizer += (System.nanoTime() - t1) / 1e6;
                     batchInEpoch = end;
                     double loss = lossSum / micro;
                     windowLoss += loss;
@@ -151,10 +160,14 @@ public final class Trainer {
                         values.put("learning_rate", lr);
                         values.put("grad_norm", gradNorm);
                         values.put("examples_per_s", examples / Math.max(1e-9, elapsed));
+                        values.put("forward_backward_ms", windowForward / windowCount);
+                        values.put("optimizer_ms", windowOptimizer / windowCount);
                         values.put("elapsed_s", elapsed);
                         log.append("train", step, epoch, values);
                         windowLoss = 0;
                         windowCount = 0;
+                        windowForward = 0;
+                        windowOptimizer = 0;
                     }
                     progress.update(step, epoch, loss, examples / Math.max(1e-9, elapsed), elapsed, logNow);
 
@@ -164,8 +177,13 @@ public final class Trainer {
                         int nextEpoch = epochEnd ? epoch + 1 : epoch;
                         int nextBatch = epochEnd ? 0 : batchInEpoch;
                         if (eval != null) {
+                            long e0 = System.nanoTime();
                             lastEval = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
-                            log.append("eval", step, epoch, lastEval);
+                            double took = (System.nanoTime() - e0) / 1e9;
+                            evalSeconds += took;
+                            Map<String, Object> line = new LinkedHashMap<>(lastEval);
+                            line.put("eval_s", took);
+                            log.append("eval", step, epoch, line);
                             progress.message(String.format(java.util.Locale.ROOT, "eval step %d: %s", step, format(lastEval)));
                             Double value = lastEval.get(metric);
                             if (value == null) {
@@ -199,7 +217,7 @@ public final class Trainer {
                     state = new TrainState(step, epoch, batchInEpoch, best, bestStep, bad, elapsed, examples, windowLoss, windowCount);
                     if (step >= stopAfter) {
                         progress.finish();
-                        return new Result(lastEval, state, false, true, total, elapsed);
+                        return new Result(lastEval, state, false, true, total, elapsed, evalSeconds);
                     }
                 }
                 epoch++;
@@ -213,7 +231,7 @@ public final class Trainer {
             }
             Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
             writeEvalJson(finalMetrics, metric, best, bestStep, step, trainSeconds);
-            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds);
+            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, evalSeconds);
         }
     }
 
@@ -231,11 +249,18 @@ public final class Trainer {
         try (NDManager step = model.backbone().manager().newSubManager()) {
             ForwardContext context = ForwardContext.training(step);
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                long a = System.nanoTime();
                 NDArray logits = model.forward(batch.input(step), context);
                 NDArray loss = model.head().loss(logits, batch.labels(step), context);
                 NDArray scaled = microBatches > 1 ? loss.div(context.scalar(microBatches)) : loss;
+                long b = System.nanoTime();
                 collector.backward(scaled);
-                return loss.getFloat();
+                long c = System.nanoTime();
+                float v = loss.getFloat();
+                if (PROFILE) {
+                    System.err.printf("batch %dx%d fwd %.0f ms bwd %.0f ms%n", batch.size(), batch.seqLength(), (b - a) / 1e6, (c - b) / 1e6);
+                }
+                return v;
             }
         }
     }

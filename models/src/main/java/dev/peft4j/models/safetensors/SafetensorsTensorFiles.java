@@ -1,17 +1,18 @@
-package dev.peft4j.lora;
+package dev.peft4j.models.safetensors;
+
+import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.api.spi.TensorFiles;
-import dev.peft4j.models.safetensors.SafetensorsFile;
-import dev.peft4j.models.safetensors.SafetensorsWriter;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Test-only TensorFiles over the models module's safetensors codec (the host provides the real one). */
-final class SafetensorsTensorFiles implements TensorFiles {
-    static final SafetensorsTensorFiles INSTANCE = new SafetensorsTensorFiles();
-
+/**
+ * The host's {@link TensorFiles} service: {@link SafetensorsWriter} for writing (atomic, HF
+ * readable) and {@link SafetensorsFile} for strict, validated reading.
+ */
+public final class SafetensorsTensorFiles implements TensorFiles {
     @Override
     public void write(Path file, Map<String, NDArray> tensors, Map<String, String> metadata) {
         SafetensorsWriter.write(file, tensors, metadata);
@@ -19,6 +20,7 @@ final class SafetensorsTensorFiles implements TensorFiles {
 
     @Override
     public Map<String, NDArray> read(Path file, NDManager manager) {
+        requireNonNull(manager, "manager is null");
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             return f.loadAll(manager);
         }
