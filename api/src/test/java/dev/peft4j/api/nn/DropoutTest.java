@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 
-/** The uniform-mask dropout: rate, scaling, gradient = mask, seeded, identity at inference. */
+/** Dropout: rate, 1/(1-p) scaling, gradient = mask, same mask for the same seed, identity at inference. */
 class DropoutTest {
     @Test
     void keepsOneMinusRateScaledAndTheGradientIsTheMask() {
