@@ -1,0 +1,45 @@
+package dev.peft4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.runtime.data.Batch;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The bench's parts that are not timing: workload names, fixed-length batches, the median, VmHWM, the result line. */
+class BenchCommandTest {
+    @Test
+    void workloadNamesParseOrFailWithTheValidForm() {
+        assertThat(BenchCommand.Workload.parse("lora-16x64")).isEqualTo(new BenchCommand.Workload("lora-16x64", "lora", 16, 64));
+        assertThat(BenchCommand.Workload.parse("full-32x128").seq()).isEqualTo(128);
+        for (String bad : List.of("lora-16", "prefix-16x64", "full-0x64", "lora-16x1", "LORA-16x64")) {
+            assertThatThrownBy(() -> BenchCommand.Workload.parse(bad)).isInstanceOf(Peft4jException.class)
+                    .hasMessageContaining("workload '" + bad + "' is not METHOD-BATCHxSEQ");
+        }
+    }
+
+    @Test
+    void batchesHaveExactlyTheFixedLengthAndNoPadding() {
+        List<Batch> batches = BenchCommand.batches(BenchCommand.Workload.parse("lora-3x8"), 30522, 2);
+        assertThat(batches).hasSize(2);
+        for (Batch b : batches) {
+            assertThat(b.size()).isEqualTo(3);
+            assertThat(b.seqLength()).isEqualTo(8);
+            b.examples().forEach(e -> {
+                assertThat(e.ids()).hasSize(8).startsWith(101L).endsWith(102L);
+                assertThat(e.classId()).isBetween(0, 1);
+            });
+        }
+    }
+
+    @Test
+    void medianLineAndPeakRss() {
+        assertThat(BenchCommand.median(new long[] {5, 1, 3})).isEqualTo(3.0);
+        assertThat(BenchCommand.median(new long[] {4, 1, 3, 2})).isEqualTo(2.5);
+        assertThat(new BenchCommand.Result("lora-16x64", 251.04, 4079.3, 812).line())
+                .isEqualTo("workload=lora-16x64 ms_per_step=251.0 tokens_per_s=4079 peak_rss_mb=812");
+        assertThat(BenchCommand.peakRssMb()).isGreaterThan(0); // Linux: VmHWM of this JVM
+    }
+}
