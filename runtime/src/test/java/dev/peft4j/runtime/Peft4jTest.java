@@ -95,6 +95,45 @@ class Peft4jTest {
     }
 
     @Test
+    void pluginCodeRunsWithThePluginsContextClassLoader(@TempDir Path tmp) throws Exception {
+        // a method whose parsed "config" is the context class loader seen inside parseConfig
+        Path plugins = Files.createDirectories(tmp.resolve("plugins"));
+        dev.peft4j.runtime.plugin.JarBuilder.jar(plugins.resolve("ccl.jar"), Map.of("acme/Ccl.java", """
+                package acme;
+                import dev.peft4j.api.spi.*;
+                import java.util.List;
+                public final class Ccl implements Peft4jPlugin {
+                    public int spiVersion() { return SpiVersion.CURRENT; }
+                    public String name() { return "ccl"; }
+                    public List<AdapterMethodFactory<?>> adapterMethods() {
+                        return List.of(new AdapterMethodFactory<Object>() {
+                            public String name() { return "ccl-method"; }
+                            public Object parseConfig(com.typesafe.config.Config c) { return Thread.currentThread().getContextClassLoader(); }
+                            public Adaptation apply(dev.peft4j.api.nn.Module root, Object c, PluginContext ctx) { return null; }
+                        });
+                    }
+                }
+                """), dev.peft4j.runtime.plugin.JarBuilder.services("acme.Ccl"));
+        Path file = Files.writeString(tmp.resolve("e.conf"), "model.source = x\nmethod.name = ccl-method\nplugins.dir = \"" + plugins + "\"\n");
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            Object seen = peft4j.experiment(file).validate().method().config();
+            assertThat(seen).isInstanceOf(dev.peft4j.runtime.plugin.PluginClassLoader.class);
+            assertThat(((dev.peft4j.runtime.plugin.PluginClassLoader) seen).source()).isEqualTo(plugins.resolve("ccl.jar").toString());
+            assertThat(Thread.currentThread().getContextClassLoader()).isNotSameAs(seen);
+        }
+    }
+
+    @Test
+    void aPluginsDirThatIsNotADirectoryIsAConfigProblemWithItsLine(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("p.conf"), "model.source = x\nmethod.name = lora\nplugins.dir = \"" + tmp.resolve("nope") + "\"\n");
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            assertThatThrownBy(() -> peft4j.experiment(file).validate()).isInstanceOfSatisfying(InvalidConfigException.class,
+                    e -> assertThat(e.problems()).extracting(ConfigProblem::toString)
+                            .containsExactly(file + ":3: plugins.dir: is '" + tmp.resolve("nope") + "', which is not a directory"));
+        }
+    }
+
+    @Test
     void anInvalidExperimentRunsNothing(@TempDir Path tmp) {
         Config config = ConfigFactory.parseString("model.source = x\nmethod.name = lora\nmethod.r = -1\nrun.dir = \"" + tmp.resolve("run") + "\"");
         try (Peft4j peft4j = Peft4j.builder().build()) {
