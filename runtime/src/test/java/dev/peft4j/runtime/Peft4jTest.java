@@ -40,6 +40,21 @@ class Peft4jTest {
     }
 
     @Test
+    void guiceBindsEveryFactoryByItsRegisteredName() {
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            Map<String, dev.peft4j.api.spi.AdapterMethodFactory<?>> methods = peft4j.injector()
+                    .getInstance(com.google.inject.Key.get(new com.google.inject.TypeLiteral<Map<String, dev.peft4j.api.spi.AdapterMethodFactory<?>>>() {}));
+            assertThat(methods.keySet()).containsExactlyInAnyOrderElementsOf(
+                    peft4j.registry().names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)).contains("lora", "test-freeze");
+            assertThat(methods.get("lora")).isSameAs(peft4j.registry().adapterMethod("lora"));
+            Map<String, dev.peft4j.api.spi.DatasetReaderFactory<?>> readers = peft4j.injector()
+                    .getInstance(com.google.inject.Key.get(new com.google.inject.TypeLiteral<Map<String, dev.peft4j.api.spi.DatasetReaderFactory<?>>>() {}));
+            assertThat(readers).containsKeys("tsv", "test-lines");
+            assertThat(peft4j.injector().getInstance(ExperimentRunner.class)).isInstanceOf(AdaptOnlyRunner.class);
+        }
+    }
+
+    @Test
     void adaptingABareModuleWorksForMethodsThatNeedNoModel() {
         try (Peft4j peft4j = Peft4j.builder().build(); NDManager m = NDManager.newBaseManager(); BertModel model = tinyBert(m)) {
             Adaptation freeze = peft4j.adapt(model.module(), "test-freeze", Map.of("keep-trainable", List.of("embeddings.word_embeddings.weight")));
