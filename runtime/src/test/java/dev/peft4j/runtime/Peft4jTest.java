@@ -50,7 +50,7 @@ class Peft4jTest {
             Map<String, dev.peft4j.api.spi.DatasetReaderFactory<?>> readers = peft4j.injector()
                     .getInstance(com.google.inject.Key.get(new com.google.inject.TypeLiteral<Map<String, dev.peft4j.api.spi.DatasetReaderFactory<?>>>() {}));
             assertThat(readers).containsKeys("tsv", "test-lines");
-            assertThat(peft4j.injector().getInstance(ExperimentRunner.class)).isInstanceOf(AdaptOnlyRunner.class);
+            assertThat(peft4j.injector().getInstance(ExperimentRunner.class)).isInstanceOf(dev.peft4j.runtime.train.TrainingRunner.class);
         }
     }
 
@@ -85,8 +85,10 @@ class Peft4jTest {
                 """.formatted(tmp.resolve("run")));
         try (NDManager m = NDManager.newBaseManager();
                 Peft4j peft4j = Peft4j.builder()
-                        .override(binder -> binder.bind(ModelLoader.class).toInstance(settings -> new ModelLoader.LoadedModel(tinyBert(m),
-                                Optional.empty())))
+                        .override(binder -> {
+                            binder.bind(ModelLoader.class).toInstance(settings -> new ModelLoader.LoadedModel(tinyBert(m), Optional.empty()));
+                            binder.bind(ExperimentRunner.class).to(AdaptOnlyRunner.class); // build the model, do not train
+                        })
                         .build()) {
             RunResult result = peft4j.experiment(config, "method.r=2").run();
             // LoRA r=2 on 2 query linears: 2 x (2 x 16 + 16 x 2); classifier 3 x 16 + 3

@@ -3,9 +3,10 @@ package dev.peft4j.runtime.train;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.peft4j.api.config.ConfigReader;
+import dev.peft4j.runtime.config.SettingsSection;
 
 /**
- * The {@code train} section (defaults in runtime's {@code reference.conf} under {@code peft4j.train}).
+ * The {@code train} section (defaults and a comment per key in runtime's {@code reference.conf}).
  *
  * @param maxSteps optimizer updates to stop after; 0 means "all epochs"
  * @param warmupSteps warm-up updates; if 0, {@code warmupRatio} of all updates
@@ -20,14 +21,39 @@ public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, i
         double maxGradNorm, int gradientAccumulation, long evalEvery, long logEvery, String metric, int patience,
         int bucketBatches, boolean checkpoints, boolean loadBest) {
 
+    /** The host's reader of the {@code train} section. */
+    public static final SettingsSection<TrainConfig> SECTION = new SettingsSection<>() {
+        @Override
+        public String path() {
+            return "train";
+        }
+
+        @Override
+        public Class<TrainConfig> type() {
+            return TrainConfig.class;
+        }
+
+        @Override
+        public TrainConfig read(ConfigReader reader) {
+            return TrainConfig.read(reader);
+        }
+    };
+
     public static Config defaults() {
-        return ConfigFactory.defaultReference().getConfig("peft4j.train");
+        return ConfigFactory.defaultReference().getConfig("train");
     }
 
-    /** Parses the user's {@code train} section over the defaults; {@code path} prefixes messages. */
+    /** Parses a {@code train} section over the defaults and throws on any problem (Java API, tests). */
     public static TrainConfig from(Config section, String path) {
         ConfigReader r = new ConfigReader(section.withFallback(defaults()), path);
-        TrainConfig c = new TrainConfig(
+        TrainConfig c = read(r);
+        r.finish();
+        return c;
+    }
+
+    /** Reads every key; problems stay on the reader. */
+    public static TrainConfig read(ConfigReader r) {
+        return new TrainConfig(
                 r.longValue("seed", Long.MIN_VALUE, Long.MAX_VALUE),
                 r.intValue("epochs", 1, 100_000),
                 r.longValue("max-steps", 0, Long.MAX_VALUE),
@@ -50,7 +76,5 @@ public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, i
                 r.intValue("bucket-batches", 1, 1_000_000),
                 r.bool("checkpoints"),
                 r.bool("load-best"));
-        r.finish();
-        return c;
     }
 }

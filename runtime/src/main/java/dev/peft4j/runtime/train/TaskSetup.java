@@ -1,0 +1,291 @@
+package dev.peft4j.runtime.train;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.gson.Gson;
+import com.google.gson.reflect.TypeToken;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.spi.Adaptation;
+import dev.peft4j.api.spi.DatasetReader;
+import dev.peft4j.api.spi.DatasetReader.Example;
+import dev.peft4j.api.spi.PluginContext;
+import dev.peft4j.api.spi.TaskHead;
+import dev.peft4j.api.text.TextTokenizer;
+import dev.peft4j.models.maven.MavenArtifactResolver;
+import dev.peft4j.runtime.ModelLoader;
+import dev.peft4j.runtime.config.ConfiguredComponent;
+import dev.peft4j.runtime.config.DataSettings;
+import dev.peft4j.runtime.config.ValidatedExperiment;
+import dev.peft4j.runtime.data.DataException;
+import dev.peft4j.runtime.data.Fields;
+import dev.peft4j.runtime.data.LabelVocabulary;
+import dev.peft4j.runtime.data.Sources;
+import dev.peft4j.runtime.data.TaskKind;
+import dev.peft4j.runtime.data.TokenizedDataset;
+import dev.peft4j.runtime.plugin.PluginContexts;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * Everything a run needs before its first step, built from a validated experiment: the loaded
+ * backbone and tokenizer, the label vocabulary (from {@code data.labels}, the training data, or a
+ * finished run's {@code labels.json}), the head with {@code num-labels} filled in from it, the adapter
+ * method applied to the task model, and the tokenised splits (subsets and hold-out applied).
+ */
+public final class TaskSetup implements AutoCloseable {
+    public static final String LABELS_FILE = "labels.json";
+
+    private final ModelLoader.LoadedModel loaded;
+    private final TextTokenizer tokenizer;
+    private final TaskModel taskModel;
+    private final Adaptation adaptation;
+    private final TaskKind kind;
+    private final LabelVocabulary vocabulary;
+    private final TokenizedDataset train;
+    private final TokenizedDataset eval;
+    private final int maxLength;
+
+    private TaskSetup(ModelLoader.LoadedModel loaded, TextTokenizer tokenizer, TaskModel taskModel, Adaptation adaptation, TaskKind kind,
+            LabelVocabulary vocabulary, TokenizedDataset train, TokenizedDataset eval, int maxLength) {
+        this.loaded = loaded;
+        this.tokenizer = tokenizer;
+        this.taskModel = taskModel;
+        this.adaptation = adaptation;
+        this.kind = kind;
+        this.vocabulary = vocabulary;
+        this.train = train;
+        this.eval = eval;
+        this.maxLength = maxLength;
+    }
+
+    /**
+     * @param savedLabels a finished run's label vocabulary (eval, predict), or empty when training
+     * @param readTrain whether to read and tokenise the training split
+     */
+    public static TaskSetup build(ValidatedExperiment experiment, ModelLoader modelLoader, PluginContexts contexts, Path runDirectory,
+            Optional<List<String>> savedLabels, boolean readTrain) {
+        return build(experiment, modelLoader, contexts, runDirectory, savedLabels, readTrain, true);
+    }
+
+    /** As above; {@code readEval = false} skips the evaluation split too (predict). */
+    public static TaskSetup build(ValidatedExperiment experiment, ModelLoader modelLoader, PluginContexts contexts, Path runDirectory,
+            Optional<List<String>> savedLabels, boolean readTrain, boolean readEval) {
+        requireNonNull(experiment, "experiment is null");
+        ConfiguredComponent headComponent = experiment.head().orElseThrow(() -> new Peft4jException(experiment.source()
+                + ": training needs a task head: set head.name (sequence-classification, regression, multi-label, token-classification)"));
+        TrainConfig trainConfig = experiment.settings(TrainConfig.class);
+        DataSettings data = experiment.settings(DataSettings.class);
+        int maxLength = experiment.model().maxLength();
+        ModelLoader.LoadedModel loaded = modelLoader.load(experiment.model());
+        try {
+            TransformerModel backbone = loaded.model();
+            TextTokenizer tokenizer = loaded.tokenizer().orElseThrow(() -> new Peft4jException("model.source '"
+                    + experiment.model().source() + "' has no tokenizer.json; training needs one"));
+            PluginContext context = contexts.create(backbone, tokenizer, backbone.manager().getDevice(), runDirectory, trainConfig.seed());
+
+            List<Example> trainExamples = List.of();
+            List<Example> evalExamples = List.of();
+            Optional<ConfiguredComponent> trainSplit = Optional.ofNullable(experiment.datasets().get("train"));
+            Optional<ConfiguredComponent> evalSplit = Optional.ofNullable(experiment.datasets().get("eval"));
+            if (!readEval) {
+                evalSplit = Optional.empty();
+            }
+            if (readTrain || (readEval && evalSplit.isEmpty())) {
+                ConfiguredComponent split = trainSplit.orElseThrow(() -> new Peft4jException(experiment.source()
+                        + ": data.train.path is not set; training needs a training split"));
+                trainExamples = read(experiment, split, "data.train", context);
+            }
+            if (evalSplit.isPresent()) {
+                evalExamples = read(experiment, evalSplit.get(), "data.eval", context);
+            } else if (readEval && data.holdout() > 0) {
+                List<Example> shuffled = shuffled(trainExamples, trainConfig.seed() ^ 0x5eedL);
+                int held = Math.max(1, (int) Math.round(shuffled.size() * data.holdout()));
+                if (held >= shuffled.size()) {
+                    throw new DataException("data.holdout = " + data.holdout() + " leaves no training examples out of " + shuffled.size());
+                }
+                evalExamples = List.copyOf(shuffled.subList(shuffled.size() - held, shuffled.size()));
+                trainExamples = List.copyOf(shuffled.subList(0, shuffled.size() - held));
+            }
+            trainExamples = limit(trainExamples, data.trainLimit(), trainConfig.seed());
+            evalExamples = limit(evalExamples, data.evalLimit(), trainConfig.seed() + 1);
+
+            boolean tokens = (trainExamples.isEmpty() ? evalExamples : trainExamples).stream().findFirst()
+                    .map(e -> e.fields().containsKey(Fields.TOKENS)).orElse(false);
+            List<Example> labelSource = trainExamples;
+            List<String> labelNames0 = savedLabels.or(data::labels).orElseGet(() -> sortedLabels(labelSource,
+                    tokens ? TaskKind.TOKEN_CLASSIFICATION : TaskKind.CLASSIFICATION));
+            List<String> labelNames = labelNames0;
+            boolean fixedLabels = savedLabels.isPresent() || data.labels().isPresent();
+
+            // The head's label kind decides how labels are read; num-labels = 0 means "from the vocabulary".
+            int configured = headComponent.section().hasPath("num-labels") ? headComponent.section().getInt("num-labels") : -1;
+            ConfiguredComponent headConfig = configured == 0 && !labelNames.isEmpty() ? withNumLabels(headComponent, labelNames.size()) : headComponent;
+            PluginContext headContext = contexts.forPlugin(context, headConfig.registration().plugin());
+            TaskHead head = headConfig.createHead(backbone, headContext);
+            TaskKind kind = kindOf(head, headConfig.name());
+            if (kind == TaskKind.MULTI_LABEL && !fixedLabels) {
+                List<String> split = sortedLabels(trainExamples, TaskKind.MULTI_LABEL);
+                if (!split.equals(labelNames)) {
+                    labelNames = split;
+                    closeParameters(head);
+                    headConfig = configured == 0 ? withNumLabels(headComponent, labelNames.size()) : headComponent;
+                    head = headConfig.createHead(backbone, headContext);
+                }
+            }
+            LabelVocabulary vocabulary = kind == TaskKind.REGRESSION ? null : LabelVocabulary.of(labelNames);
+            if (vocabulary != null && head.numLabels() > 0 && head.numLabels() != vocabulary.size()) {
+                throw new Peft4jException("head.num-labels is " + head.numLabels() + " but the label vocabulary has " + vocabulary.size()
+                        + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
+            }
+
+            // The same steps as AdaptOnlyRunner.prepare: task model, method on its root, head trainable (modules_to_save).
+            TaskModel taskModel = new TaskModel(backbone, head);
+            ConfiguredComponent method = experiment.method();
+            Adaptation adaptation = method.applyMethod(taskModel.root(), contexts.forPlugin(context, method.registration().plugin()));
+            head.modules().values().forEach(m -> m.setTrainable(true));
+
+            TokenizedDataset train = trainExamples.isEmpty() ? null
+                    : TokenizedDataset.encode(trainExamples, tokenizer, maxLength, kind, vocabulary, true);
+            TokenizedDataset eval = evalExamples.isEmpty() ? null
+                    : TokenizedDataset.encode(evalExamples, tokenizer, maxLength, kind, vocabulary, true);
+            return new TaskSetup(loaded, tokenizer, taskModel, adaptation, kind, vocabulary, train, eval, maxLength);
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
+    }
+
+    static TaskKind kindOf(TaskHead head, String name) {
+        return switch (head.labelKind()) {
+            case CLASS_ID -> TaskKind.CLASSIFICATION;
+            case VALUE -> TaskKind.REGRESSION;
+            case MULTI_HOT -> TaskKind.MULTI_LABEL;
+            case TOKEN_CLASS_IDS -> TaskKind.TOKEN_CLASSIFICATION;
+            case NONE -> throw new Peft4jException("head '" + name + "' takes no labels; the trainer trains on labelled data only");
+        };
+    }
+
+    private static String abbreviate(List<String> labels) {
+        return labels.size() <= 10 ? labels.toString() : labels.subList(0, 10) + "...";
+    }
+
+    static List<String> sortedLabels(List<Example> examples, TaskKind kind) {
+        if (examples.isEmpty()) {
+            return List.of();
+        }
+        return LabelVocabulary.fromData(TokenizedDataset.labelsIn(examples, kind)).labels();
+    }
+
+    private static List<Example> read(ValidatedExperiment experiment, ConfiguredComponent split, String path, PluginContext context) {
+        String location = experiment.config().getString(path + ".path");
+        DatasetReader reader = split.createDatasetReader(context);
+        DatasetReader.Source source = Sources.of(location, null, coordinate -> MavenArtifactResolver.fromEnvironment().resolve(coordinate));
+        try {
+            return reader.read(source);
+        } catch (IOException e) {
+            throw new DataException(source.name() + ": cannot read (" + path + ".path): " + e.getMessage(), e);
+        }
+    }
+
+    static List<Example> shuffled(List<Example> examples, long seed) {
+        List<Example> copy = new ArrayList<>(examples);
+        Collections.shuffle(copy, new Random(seed));
+        return copy;
+    }
+
+    static List<Example> limit(List<Example> examples, int limit, long seed) {
+        if (limit <= 0 || examples.size() <= limit) {
+            return examples;
+        }
+        return List.copyOf(shuffled(examples, seed).subList(0, limit));
+    }
+
+    public TransformerModel backbone() {
+        return loaded.model();
+    }
+
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public TaskModel taskModel() {
+        return taskModel;
+    }
+
+    public Adaptation adaptation() {
+        return adaptation;
+    }
+
+    public TaskKind kind() {
+        return kind;
+    }
+
+    public LabelVocabulary vocabulary() {
+        return vocabulary;
+    }
+
+    public TokenizedDataset train() {
+        return train;
+    }
+
+    public Optional<TokenizedDataset> eval() {
+        return Optional.ofNullable(eval);
+    }
+
+    public int maxLength() {
+        return maxLength;
+    }
+
+    public long padId() {
+        return tokenizer.padTokenId();
+    }
+
+    /** Writes the label names (class-id order) so eval and predict use the same ids. */
+    public void writeLabels(Path runDirectory) {
+        if (vocabulary == null) {
+            return;
+        }
+        try {
+            Files.writeString(runDirectory.resolve(LABELS_FILE), new Gson().toJson(vocabulary.labels()) + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new Peft4jException("cannot write " + runDirectory.resolve(LABELS_FILE) + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static Optional<List<String>> readLabels(Path runDirectory) {
+        Path file = runDirectory.resolve(LABELS_FILE);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Gson().fromJson(Files.readString(file, StandardCharsets.UTF_8), new TypeToken<List<String>>() {}.getType()));
+        } catch (IOException e) {
+            throw new Peft4jException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static ConfiguredComponent withNumLabels(ConfiguredComponent head, int numLabels) {
+        Config section = head.section().withValue("num-labels", ConfigValueFactory.fromAnyRef(numLabels));
+        Object parsed = head.registration().factory().parseConfig(section);
+        return new ConfiguredComponent(head.path(), head.registration(), parsed, section);
+    }
+
+    static void closeParameters(TaskHead head) {
+        head.modules().values().forEach(m -> m.namedParameters().values().forEach(p -> p.value().close()));
+    }
+
+    @Override
+    public void close() {
+        loaded.close();
+    }
+}

@@ -1,0 +1,132 @@
+package dev.peft4j.runtime.train;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.inject.Inject;
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.runtime.ExperimentRunner;
+import dev.peft4j.runtime.ModelLoader;
+import dev.peft4j.runtime.RunResult;
+import dev.peft4j.runtime.config.ValidatedExperiment;
+import dev.peft4j.runtime.plugin.PluginContexts;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The training runner bound for {@code peft4j train}: builds the task (model, head, method, data),
+ * trains, and writes the run's outputs: {@code metrics.jsonl}, {@code eval.json}, {@code labels.json},
+ * the trained tensors ({@code model/trainable.safetensors}, what eval and predict load), the
+ * adaptation in its own format ({@code adapter/}, PEFT's for LoRA) and {@code report.html}.
+ */
+public final class TrainingRunner implements ExperimentRunner {
+    public static final String TRAINED_FILE = "model/trainable.safetensors";
+
+    private final ModelLoader modelLoader;
+    private final PluginContexts contexts;
+    private final TensorFiles files;
+    private PrintStream console = System.err;
+
+    @Inject
+    public TrainingRunner(ModelLoader modelLoader, PluginContexts contexts, TensorFiles files) {
+        this.modelLoader = requireNonNull(modelLoader, "modelLoader is null");
+        this.contexts = requireNonNull(contexts, "contexts is null");
+        this.files = requireNonNull(files, "files is null");
+    }
+
+    /** Where progress and the final lines go (stderr by default). */
+    public TrainingRunner console(PrintStream out) {
+        this.console = requireNonNull(out, "out is null");
+        return this;
+    }
+
+    @Override
+    public RunResult run(ValidatedExperiment experiment, Path runDirectory) {
+        long start = System.nanoTime();
+        TrainConfig config = experiment.settings(TrainConfig.class);
+        try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true)) {
+            double setupSeconds = (System.nanoTime() - start) / 1e9;
+            setup.writeLabels(runDirectory);
+            TaskModel model = setup.taskModel();
+            long trainable = model.root().trainableParameterCount();
+            long total = model.root().parameterCount();
+            console.printf(Locale.ROOT, "%s + %s: trainable params %,d of %,d (%.4f%%); %d training and %d evaluation examples%n",
+                    experiment.method().name(), experiment.head().map(h -> h.name()).orElse("-"), trainable, total, 100.0 * trainable / total,
+                    setup.train().size(), setup.eval().map(d -> d.size()).orElse(0));
+            Trainer trainer = new Trainer(model, config, setup.train(), setup.eval().orElse(null), setup.padId(), runDirectory, files, console);
+            Trainer.Result result = trainer.train();
+
+            Path trained = runDirectory.resolve(TRAINED_FILE);
+            Files.createDirectories(trained.getParent());
+            files.write(trained, Trainer.values(model.trainableParameters()), Map.of("format", "pt", "peft4j.method", experiment.method().name()));
+            try {
+                setup.adaptation().save(runDirectory.resolve("adapter"), files);
+            } catch (UnsupportedOperationException e) {
+                console.println("note: method " + experiment.method().name() + " has no file format of its own (" + e.getMessage()
+                        + "); " + TRAINED_FILE + " holds the trained tensors");
+            }
+
+            double totalSeconds = (System.nanoTime() - start) / 1e9;
+            Map<String, String> timings = new LinkedHashMap<>();
+            timings.put("setup (load model, read and tokenise data)", seconds(setupSeconds));
+            timings.put("training (incl. evaluations)", seconds(result.trainSeconds()));
+            timings.put("optimizer steps", String.valueOf(result.state().step()));
+            timings.put("ms per step", String.format(Locale.ROOT, "%.0f", 1000 * result.trainSeconds() / Math.max(1, result.state().step())));
+            timings.put("total", seconds(totalSeconds));
+            String metric = config.metric().isEmpty() ? Evaluator.defaultMetric(setup.kind()) : config.metric();
+            Path report = RunReport.write(runDirectory, new RunReport.Summary(experiment.run().name(), experiment.method().name(),
+                    experiment.head().map(h -> h.name()).orElse("-"), trainable, total, result.metrics(), metric, timings,
+                    readResolved(runDirectory)));
+            if (!result.metrics().isEmpty()) {
+                console.printf(Locale.ROOT, "held-out %s: %.4f (%d examples)%n", metric, result.metrics().get(metric), setup.eval().get().size());
+            }
+            console.println("report: " + report.toAbsolutePath());
+            Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
+            metrics.put("trainable_parameters", (double) trainable);
+            metrics.put("total_parameters", (double) total);
+            metrics.put("train_seconds", result.trainSeconds());
+            return new RunResult(runDirectory, metrics);
+        } catch (IOException e) {
+            throw new Peft4jException("cannot write the run's outputs into " + runDirectory + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String readResolved(Path runDirectory) {
+        try {
+            Path f = runDirectory.resolve("resolved.conf");
+            return Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "(cannot read resolved.conf: " + e.getMessage() + ")";
+        }
+    }
+
+    static String seconds(double s) {
+        return s < 120 ? String.format(Locale.ROOT, "%.1f s", s) : String.format(Locale.ROOT, "%.1f min", s / 60);
+    }
+
+    /** Builds the run's task again and loads its trained tensors (for eval and predict). */
+    public static TaskSetup restore(ValidatedExperiment experiment, ModelLoader loader, PluginContexts contexts, TensorFiles files,
+            Path runDirectory, boolean readEval) {
+        Path trained = runDirectory.resolve(TRAINED_FILE);
+        if (!Files.isRegularFile(trained)) {
+            throw new Peft4jException(runDirectory + " is not a finished run: " + TRAINED_FILE + " is missing");
+        }
+        TaskSetup setup = TaskSetup.build(experiment, loader, contexts, runDirectory, TaskSetup.readLabels(runDirectory), false, readEval);
+        try (ai.djl.ndarray.NDManager temp = setup.backbone().manager().newSubManager()) {
+            Trainer.copyInto(setup.taskModel().trainableParameters(), files.read(trained, temp), trained.toString());
+        } catch (RuntimeException e) {
+            setup.close();
+            throw e;
+        }
+        return setup;
+    }
+
+}
