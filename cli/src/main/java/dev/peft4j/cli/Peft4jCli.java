@@ -15,7 +15,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "peft4j", mixinStandardHelpOptions = true, version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient transfer learning for pretrained transformers on the JVM.",
-        subcommands = {InspectCommand.class, EncodeCommand.class,
+        subcommands = {InspectCommand.class, EncodeCommand.class, GenerateCommand.class,
             PluginsCommand.class,
             ValidateCommand.class,
             CommandLine.HelpCommand.class})
@@ -29,7 +29,7 @@ public final class Peft4jCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: use inspect, encode, plugins or validate (see --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: use inspect, encode, generate, plugins or validate (see --help)");
     }
 
     /** A configured command line (tests call {@code execute} on it with their own writers). */

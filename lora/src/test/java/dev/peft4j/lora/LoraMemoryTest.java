@@ -24,9 +24,9 @@ class LoraMemoryTest {
                 LoraModel lora = LoraModel.create(model.module(), LoraConfig.builder().r(4).alpha(8).dropout(0.1)
                         .targetModules("query", "value", "dense").useDora(dora).build(), "bert", 1);
                 AdapterMethodContractTest.perturb(lora);
-                int after5 = -1;
+                int after3 = -1;
                 float firstGradient = 0;
-                for (int step = 1; step <= 40; step++) {
+                for (int step = 1; step <= 12; step++) {
                     try (NDManager stepManager = base.newSubManager()) {
                         ModelInput input = TestModels.batch(stepManager);
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -47,12 +47,12 @@ class LoraMemoryTest {
                             }
                         }
                     }
-                    if (step == 5) {
-                        after5 = live(base);
+                    if (step == 3) {
+                        after3 = live(base);
                     }
                 }
                 assertThat(firstGradient).isGreaterThan(0f);
-                assertThat(live(base)).as(dora ? "dora" : "lora").isEqualTo(after5);
+                assertThat(live(base)).as(dora ? "dora" : "lora").isEqualTo(after3);
             }
         }
     }

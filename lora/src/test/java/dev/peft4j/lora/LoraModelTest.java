@@ -43,6 +43,7 @@ class LoraModelTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the disable handle is used only for its scope
     void namedAdaptersSwitchDisableAndDeleteWithoutTouchingTheBase() {
         try (NDManager m = NDManager.newBaseManager(); BertModel model = TestModels.randomBert(m, 1)) {
             NDArray base = out(model, m);
@@ -138,6 +139,7 @@ class LoraModelTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void switchingWhileMergedIsRefusedAndDisableUnmergesForTheBlock() {
         try (NDManager m = NDManager.newBaseManager(); BertModel model = TestModels.randomBert(m, 1)) {
             NDArray base = out(model, m);
@@ -161,19 +163,19 @@ class LoraModelTest {
         try (NDManager m = NDManager.newBaseManager(); BertModel small = TestModels.randomBert(m, 1);
                 BertModel wide = BertModel.random(BertConfig.of(50, 32, 2, 2, 24, 32), m, 1);
                 BertModel shallow = BertModel.random(BertConfig.of(50, 16, 1, 2, 24, 32), m, 1)) {
-            LoraModel.create(small.module(), QV, "bert", 1).save(dir, SafetensorsTensorFiles.INSTANCE);
+            LoraModel.create(small.module(), QV, "bert", 1).save(dir, TestModels.FILES);
             for (BertModel target : List.of(wide, shallow)) {
                 Map<String, NDArray> before = new LinkedHashMap<>();
                 target.module().namedParameters().forEach((k, p) -> before.put(k, p.value()));
                 NDArray out = out(target, m);
                 LoraModel lora = new LoraModel(target.module(), "bert");
                 if (target == wide) {
-                    assertThatThrownBy(() -> lora.loadAdapter(dir, SafetensorsTensorFiles.INSTANCE, "x"))
+                    assertThatThrownBy(() -> lora.loadAdapter(dir, TestModels.FILES, "x"))
                             .isInstanceOf(Peft4jException.class)
                             .hasMessageContaining("nothing was applied")
                             .hasMessageContaining("'base_model.model.encoder.layer.0.attention.self.query.lora_A.weight' has shape (4, 16) but the model expects (4, 32)");
                 } else {
-                    assertThatThrownBy(() -> lora.loadAdapter(dir, SafetensorsTensorFiles.INSTANCE, "x"))
+                    assertThatThrownBy(() -> lora.loadAdapter(dir, TestModels.FILES, "x"))
                             .isInstanceOf(Peft4jException.class)
                             .hasMessageContaining("tensor 'base_model.model.encoder.layer.1.attention.self.query.lora_A.weight' (4, 16) has no counterpart");
                 }
@@ -182,6 +184,16 @@ class LoraModelTest {
                 assertThat(target.module().namedModules().values()).noneMatch(x -> x instanceof LoraLinear);
                 assertThat(TestModels.maxAbsDiff(out(target, m), out)).isZero();
             }
+        }
+    }
+
+    @Test
+    void loadIntoTheActiveAdapterRefusesAConfigWithOtherScaling(@TempDir Path dir) {
+        try (NDManager m = NDManager.newBaseManager(); BertModel a = TestModels.randomBert(m, 1); BertModel b = TestModels.randomBert(m, 1)) {
+            LoraModel.create(a.module(), QV.toBuilder().alpha(16).build(), "bert", 1).save(dir, TestModels.FILES);
+            LoraModel other = LoraModel.create(b.module(), QV, "bert", 1);
+            assertThatThrownBy(() -> other.load(dir, TestModels.FILES)).isInstanceOf(Peft4jException.class)
+                    .hasMessageContaining("adapter_config.json: lora_alpha is 16.0 but the active adapter 'default' has 8.0");
         }
     }
 

@@ -47,7 +47,7 @@ class LoraPluginTest {
 
         @Override
         public TensorFiles tensorFiles() {
-            return SafetensorsTensorFiles.INSTANCE;
+            return TestModels.FILES;
         }
     }
 

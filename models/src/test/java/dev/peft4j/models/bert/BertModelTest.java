@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelConfig;
@@ -113,6 +114,21 @@ class BertModelTest {
             assertThat(maxAbsDiff(batch.pooled().get("0:1, :"), alone.pooled())).isLessThan(1e-5f);
             // the padded row's real tokens differ from the other row's: the mask matters, not just the shape
             assertThat(maxAbsDiff(batch.lastHiddenState().get("1:2, 0:5, :"), alone.lastHiddenState())).isGreaterThan(1e-3f);
+        }
+    }
+
+    @Test
+    void float16InferenceTracksFloat32() {
+        try (BertModel model = BertModel.random(TINY, base, 6); NDManager step = base.newSubManager()) {
+            ModelInput in = new ModelInput(step.create(new long[][] {{2, 5, 7, 3, 9}, {2, 9, 3, 0, 0}}),
+                    step.create(new long[][] {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}}));
+            NDArray full = model.forward(in, ForwardContext.inference(step)).lastHiddenState();
+            model.module().namedParameters().values().forEach(p -> p.setValue(p.value().toType(DataType.FLOAT16, true)));
+            NDArray half = model.forward(in, ForwardContext.inference(step)).lastHiddenState();
+            assertThat(half.getDataType()).isEqualTo(DataType.FLOAT16);
+            // real tokens of the padded row: the mask is built in fp16 (constant finfo(float16).min)
+            float diff = maxAbsDiff(half.toType(DataType.FLOAT32, false).get("1:2, 0:3, :"), full.get("1:2, 0:3, :"));
+            assertThat(diff).isLessThan(2e-2f);
         }
     }
 
