@@ -43,6 +43,7 @@ public final class TaskModel {
         this.backbone = requireNonNull(backbone, "backbone is null");
         this.head = requireNonNull(head, "head is null");
         this.root = new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
+        head.bind(root);
     }
 
     public TransformerModel backbone() {
