@@ -54,6 +54,22 @@ def main():
     with torch.no_grad():
         out = model(input_ids=ids_t, attention_mask=mask_t, token_type_ids=types_t)
 
+    # Gradients of a fixed linear functional of the outputs (dropout off), for the backward-pass test:
+    # loss = sum(last_hidden_state * R) + sum(pooler_output * P), R[b, s, h] = ((b*31 + s*7 + h) % 13 - 6) / 6,
+    # P[b, h] = ((b*5 + h) % 7 - 3) / 3 (TinyBertParityTest recomputes both).
+    model.zero_grad()
+    out_g = model(input_ids=ids_t, attention_mask=mask_t, token_type_ids=types_t)
+    b, s, h = out_g.last_hidden_state.shape
+    r = torch.tensor([[[((bi * 31 + si * 7 + hi) % 13 - 6) / 6 for hi in range(h)] for si in range(s)] for bi in range(b)])
+    pp = torch.tensor([[((bi * 5 + hi) % 7 - 3) / 3 for hi in range(h)] for bi in range(b)])
+    loss = (out_g.last_hidden_state * r).sum() + (out_g.pooler_output * pp).sum()
+    loss.backward()
+    params = dict(model.named_parameters())
+    grads = {n: params[n].grad.tolist() for n in ["encoder.layer.0.attention.self.query.weight",
+                                                   "embeddings.word_embeddings.weight",
+                                                   "embeddings.LayerNorm.weight",
+                                                   "encoder.layer.1.output.dense.bias"]}
+
     mlm = BertForMaskedLM(config).eval()
     randomize(mlm, 43)
     mlm.save_pretrained(os.path.join(OUT, "mlm"), safe_serialization=True)
@@ -66,6 +82,7 @@ def main():
         "last_hidden_state": out.last_hidden_state.tolist(),
         "pooler_output": out.pooler_output.tolist(),
         "mlm_last_hidden_state": mlm_hidden.tolist(),
+        "loss": loss.item(), "gradients": grads,
         "transformers": __import__("transformers").__version__, "torch": torch.__version__,
     }
     with open(os.path.join(OUT, "expected.json"), "w") as f:

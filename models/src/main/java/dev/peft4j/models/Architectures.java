@@ -7,6 +7,8 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelConfig;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.models.bert.BertLoader;
+import dev.peft4j.models.gpt2.Gpt2Loader;
+import dev.peft4j.models.llama.LlamaLoader;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +29,8 @@ public final class Architectures {
 
     static {
         LOADERS.put("bert", BertLoader::load);
+        LOADERS.put("llama", (directory, config, device) -> LlamaLoader.load(directory.weightsFile(), config, device));
+        LOADERS.put("gpt2", (directory, config, device) -> Gpt2Loader.load(directory.weightsFile(), config, device));
     }
 
     private Architectures() {}

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.peft4j.api.Peft4jException;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -24,15 +25,16 @@ public final class Engines {
     /**
      * The PyTorch engine, started offline ({@code ai.djl.offline=true} unless the user set it) with
      * {@code ai.djl.pytorch.num_threads} from {@code peft4j.threads} when given. These properties
-     * are read once at engine start-up, so they must be set before any other DJL call.
+     * are read once at engine start-up; if the engine is already running, the intra-op thread count
+     * is applied directly.
      */
     public static synchronized Engine pytorch() {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
         String threads = System.getProperty(THREADS_PROPERTY);
+        int n = 0;
         if (threads != null && !threads.isBlank()) {
-            int n;
             try {
                 n = Integer.parseInt(threads.trim());
             } catch (NumberFormatException e) {
@@ -45,12 +47,19 @@ public final class Engines {
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(n));
             System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(n));
         }
+        Engine engine;
         try {
-            return Engine.getEngine("PyTorch");
+            engine = Engine.getEngine("PyTorch");
         } catch (RuntimeException e) {
             throw new Peft4jException("cannot start DJL's PyTorch engine (ai.djl.offline="
                     + System.getProperty("ai.djl.offline") + "): " + e.getMessage(), e);
         }
+        if (n > 0 && JniUtils.getNumThreads() != n) {
+            // The engine was started earlier: the property came too late, set the intra-op pool directly.
+            // (The inter-op pool cannot change once parallel work has run.)
+            JniUtils.setNumThreads(n);
+        }
+        return engine;
     }
 
     /**

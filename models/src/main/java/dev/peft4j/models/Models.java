@@ -35,6 +35,11 @@ public final class Models {
         return Architectures.loader(config).load(directory, config, device);
     }
 
+    /** As {@link #load(Path, Device)} with a device setting: {@code auto}, {@code cpu} or {@code gpu:N}. */
+    public static TransformerModel load(Path hfDir, String deviceSetting) {
+        return load(hfDir, Engines.device(deviceSetting));
+    }
+
     /**
      * Writes {@code config.json} (the model's config as loaded), {@code model.safetensors} (every
      * parameter under its HF name, with {@code __metadata__ {"format": "pt"}}) and, when the model

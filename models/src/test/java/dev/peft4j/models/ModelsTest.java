@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.training.GradientCollector;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -18,6 +20,10 @@ import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.models.bert.BertModel;
+import dev.peft4j.models.tokenizer.Batch;
+import dev.peft4j.models.tokenizer.Batcher;
+import dev.peft4j.models.tokenizer.HfTextTokenizer;
+import dev.peft4j.models.tokenizer.SentenceEmbeddings;
 import dev.peft4j.models.safetensors.SafetensorsFile;
 import dev.peft4j.models.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -29,6 +35,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,9 +69,67 @@ class ModelsTest {
         }
     }
 
+    /**
+     * Backward pass against HF: gradients of a fixed functional of both outputs, with a forced GC
+     * and direct-buffer churn between forward and backward (DJL_NOTES bug 1: a freed scalar operand
+     * would corrupt the attention-scale and mask gradients).
+     */
+    @Test
+    void tinyBertGradientsMatchHfTransformers() {
+        try (TransformerModel model = Models.load(TINY.resolve("model"), Device.cpu()); NDManager step = model.manager().newSubManager()) {
+            ModelInput in = input(step);
+            float loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                ModelOutput out = model.forward(in, ForwardContext.inference(step)); // inference: dropout off
+                Shape hs = out.lastHiddenState().getShape();
+                float[] r = new float[(int) hs.size()];
+                for (int b = 0, i = 0; b < hs.get(0); b++) {
+                    for (int s = 0; s < hs.get(1); s++) {
+                        for (int h = 0; h < hs.get(2); h++) {
+                            r[i++] = ((b * 31 + s * 7 + h) % 13 - 6) / 6f;
+                        }
+                    }
+                }
+                float[] p = new float[(int) (hs.get(0) * hs.get(2))];
+                for (int b = 0, i = 0; b < hs.get(0); b++) {
+                    for (int h = 0; h < hs.get(2); h++) {
+                        p[i++] = ((b * 5 + h) % 7 - 3) / 3f;
+                    }
+                }
+                NDArray total = out.lastHiddenState().mul(step.create(r, hs)).sum()
+                        .add(out.pooled().mul(step.create(p, out.pooled().getShape())).sum());
+                churnAndCollect(step);
+                collector.backward(total);
+                loss = total.getFloat();
+            }
+            assertThat(loss).isCloseTo(expected.get("loss").getAsFloat(), Offset.offset(1e-3f));
+            for (Map.Entry<String, JsonElement> e : expected.getAsJsonObject("gradients").entrySet()) {
+                NDArray reference = floats(e.getValue(), step);
+                try (NDArray grad = model.module().namedParameters().get(e.getKey()).value().getGradient()) {
+                    float scale = Math.max(1f, reference.abs().max().getFloat());
+                    float diff = maxAbsDiff(grad, reference);
+                    System.out.printf("gradient %s: max |diff| %.3g (max |grad| %.3g)%n", e.getKey(), diff, scale);
+                    assertThat(diff / scale).as(e.getKey()).isLessThanOrEqualTo(1e-4f);
+                }
+            }
+        }
+    }
+
+    private static void churnAndCollect(NDManager m) {
+        for (int i = 0; i < 200; i++) {
+            float[] junk = new float[256];
+            java.util.Arrays.fill(junk, 12345f);
+            try (NDArray a = m.create(junk); NDArray b = m.create(12345f)) {
+                a.getShape();
+                b.getShape();
+            }
+        }
+        System.gc();
+    }
+
     @Test
     void maskedLmCheckpointLoadsBackboneWithoutPoolerAndSkipsHeads() {
-        try (TransformerModel model = Models.load(TINY.resolve("mlm"), Device.cpu()); NDManager step = model.manager().newSubManager()) {
+        try (TransformerModel model = Models.load(TINY.resolve("mlm"), "cpu"); NDManager step = model.manager().newSubManager()) {
             assertThat(((BertModel) model).hasPooler()).isFalse();
             assertThat(model.module().namedParameters().keySet()).noneMatch(n -> n.startsWith("bert.") || n.startsWith("cls."));
             ModelOutput out = model.forward(input(step), ForwardContext.inference(step));
@@ -85,6 +150,21 @@ class ModelsTest {
             assertThat(maxAbsDiff(out.lastHiddenState(), floats(expected.get("last_hidden_state"), step))).isLessThanOrEqualTo(1e-5f);
             // (60 + 24 + 2) * 32 + 64 embeddings, 2 layers of 7,504, pooler 1,056
             assertThat(reloaded.module().parameterCount()).isEqualTo(18_880);
+        }
+    }
+
+    @Test
+    void tokenizerFromTheDirectoryFeedsTheModelAndSentenceVectorsAreUnitLength() {
+        HfModelDirectory directory = HfModelDirectory.open(TINY.resolve("model"));
+        try (TransformerModel model = Models.load(directory.path(), Device.cpu());
+                HfTextTokenizer tokenizer = directory.tokenizer();
+                NDManager step = model.manager().newSubManager()) {
+            Batch batch = new Batcher(tokenizer.padTokenId()).pad(List.of(tokenizer.encode("The cat sat on the mat.", 16),
+                    tokenizer.encodePair("hello world", "how are you today?", 16)), step);
+            ModelOutput out = model.forward(batch.toModelInput(), ForwardContext.inference(step));
+            NDArray vectors = SentenceEmbeddings.meanPooledNormalized(out, batch.attentionMask());
+            assertThat(vectors.getShape()).isEqualTo(new Shape(2, 32));
+            assertThat(vectors.norm(new int[] {1}).toFloatArray()).containsExactly(new float[] {1f, 1f}, Offset.offset(1e-5f));
         }
     }
 

@@ -38,7 +38,15 @@ public final class BertBackbone extends Module {
     /** The full forward pass; {@code tokenTypeIds} and {@code positionIds} may be null. */
     ModelOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, NDArray positionIds,
             ForwardContext context, boolean keepHiddenStates) {
-        NDArray embedded = ((BertEmbeddings) child("embeddings")).embed(inputIds, tokenTypeIds, positionIds, context);
+        // Defaults are made here, not left to BertEmbeddings, so that a module replacing "embeddings"
+        // always receives all three inputs: ids, token types [B, S], positions [S].
+        if (tokenTypeIds == null) {
+            tokenTypeIds = context.manager().zeros(inputIds.getShape(), DataType.INT64);
+        }
+        if (positionIds == null) {
+            positionIds = context.manager().arange(0, inputIds.getShape().get(1), 1, DataType.INT64);
+        }
+        NDArray embedded = child("embeddings").forward(new NDList(inputIds, tokenTypeIds, positionIds), context).get(0);
         NDArray additiveMask = additiveMask(attentionMask, embedded.getDataType(), context);
         NDList layerOutputs = child("encoder").forward(new NDList(embedded, additiveMask), context);
         NDArray last = layerOutputs.get(layerOutputs.size() - 1);

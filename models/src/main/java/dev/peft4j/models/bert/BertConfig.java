@@ -12,6 +12,7 @@ import java.util.Map;
  * The fields of an HF {@code BertConfig} that the encoder needs. Structural sizes are required;
  * the others default to HF's {@code BertConfig} defaults. Only what this implementation computes
  * exactly is accepted: {@code hidden_act} {@code gelu} (erf form) and absolute position embeddings.
+ * {@code padTokenId} is the word embedding's {@code padding_idx} (-1 for none).
  */
 public record BertConfig(
         int vocabSize,
@@ -25,7 +26,16 @@ public record BertConfig(
         double layerNormEps,
         double hiddenDropoutProb,
         double attentionProbsDropoutProb,
-        String positionEmbeddingType) {
+        String positionEmbeddingType,
+        int padTokenId) {
+
+    /** Without a pad token id: HF's default, 0. */
+    public BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize,
+            String hiddenAct, int maxPositionEmbeddings, int typeVocabSize, double layerNormEps, double hiddenDropoutProb,
+            double attentionProbsDropoutProb, String positionEmbeddingType) {
+        this(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct, maxPositionEmbeddings,
+                typeVocabSize, layerNormEps, hiddenDropoutProb, attentionProbsDropoutProb, positionEmbeddingType, 0);
+    }
 
     public BertConfig {
         requireNonNull(hiddenAct, "hiddenAct is null");
@@ -37,6 +47,10 @@ public record BertConfig(
         if (hiddenSize % numAttentionHeads != 0) {
             throw new IllegalArgumentException(
                     "hidden_size " + hiddenSize + " is not a multiple of num_attention_heads " + numAttentionHeads);
+        }
+        if (padTokenId < -1 || padTokenId >= vocabSize) {
+            throw new IllegalArgumentException("pad_token_id " + padTokenId + " is outside the vocabulary of " + vocabSize
+                    + " (use -1 for none)");
         }
     }
 
@@ -82,7 +96,10 @@ public record BertConfig(
                     config.number("layer_norm_eps", 1e-12),
                     config.number("hidden_dropout_prob", 0.1),
                     config.number("attention_probs_dropout_prob", 0.1),
-                    pos);
+                    pos,
+                    // HF: BertConfig.pad_token_id defaults to 0; an explicit null means no padding_idx
+                    config.values().containsKey("pad_token_id") && !config.has("pad_token_id") ? -1
+                            : config.integer("pad_token_id", 0));
         } catch (IllegalArgumentException e) {
             throw new Peft4jException(config.source() + ": " + e.getMessage(), e);
         }
@@ -109,6 +126,7 @@ public record BertConfig(
         m.put("hidden_dropout_prob", hiddenDropoutProb);
         m.put("attention_probs_dropout_prob", attentionProbsDropoutProb);
         m.put("position_embedding_type", positionEmbeddingType);
+        m.put("pad_token_id", padTokenId < 0 ? null : padTokenId);
         return m;
     }
 

@@ -2,6 +2,7 @@ package dev.peft4j.models.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.peft4j.api.nn.Dropout;
@@ -14,14 +15,18 @@ import dev.peft4j.api.nn.ModuleType;
 /**
  * HF {@code BertEmbeddings}: word + absolute position + token type embeddings, then LayerNorm and
  * dropout. Children {@code word_embeddings}, {@code position_embeddings}, {@code token_type_embeddings},
- * {@code LayerNorm}, {@code dropout}.
+ * {@code LayerNorm}, {@code dropout}. As HF's {@code padding_idx}, the pad token's row of
+ * {@code word_embeddings} receives no gradient.
  *
  * <p>Inputs: {@code input_ids [B, S]} int64, optionally {@code token_type_ids [B, S]} (zeros when
  * absent) and {@code position_ids [B, S] or [S]} ({@code 0..S-1} when absent). Output {@code [B, S, H]}.
  */
 public final class BertEmbeddings extends Module {
+    private final int padTokenId;
+
     public BertEmbeddings(BertConfig config, NDManager manager) {
         super(ModuleType.EMBEDDINGS);
+        this.padTokenId = config.padTokenId();
         addChild("word_embeddings", new Embedding(manager, config.vocabSize(), config.hiddenSize()));
         addChild("position_embeddings", new Embedding(manager, config.maxPositionEmbeddings(), config.hiddenSize()));
         addChild("token_type_embeddings", new Embedding(manager, config.typeVocabSize(), config.hiddenSize()));
@@ -48,6 +53,12 @@ public final class BertEmbeddings extends Module {
             typeIds = context.manager().zeros(ids.getShape(), DataType.INT64);
         }
         NDArray words = child("word_embeddings").forward(ids, context); // [B, S, H]
+        if (padTokenId >= 0) {
+            // HF builds word_embeddings with padding_idx = pad_token_id: the pad row never gets a
+            // gradient. Same values, but pad positions are cut from the graph.
+            NDArray isPad = ids.eq(padTokenId).expandDims(-1).broadcast(words.getShape()); // [B, S, H] boolean
+            words = NDArrays.where(isPad, words.stopGradient(), words);
+        }
         NDArray positions = child("position_embeddings").forward(positionIds, context); // [S, H] or [B, S, H]
         NDArray types = child("token_type_embeddings").forward(typeIds, context); // [B, S, H]
         NDArray sum = words.add(types).add(positions);

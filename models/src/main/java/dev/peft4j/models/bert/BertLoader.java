@@ -49,14 +49,7 @@ public final class BertLoader {
                         skipped.size(), skipped);
             }
             boolean withPooler = file.contains(prefixed ? "bert.pooler.dense.weight" : "pooler.dense.weight");
-            NDManager manager = NDManager.newBaseManager(device);
-            BertModel model;
-            try {
-                model = BertModel.owning(config, manager, withPooler);
-            } catch (RuntimeException e) {
-                manager.close();
-                throw e;
-            }
+            BertModel model = BertModel.owning(config, NDManager.newBaseManager(device), withPooler);
             try {
                 StateDictLoader.loadStrict(model.module(), file, prefixed ? Map.of("bert.", "") : Map.of(), Set.of(), skipped);
             } catch (RuntimeException e) {

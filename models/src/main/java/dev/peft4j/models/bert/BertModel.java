@@ -41,15 +41,21 @@ public final class BertModel implements TransformerModel {
      * @param withPooler whether to build {@code pooler.dense} (HF's {@code add_pooling_layer})
      */
     public BertModel(ModelConfig config, NDManager parent, boolean withPooler) {
-        this(config, requireNonNull(parent, "parent is null").newSubManager(), withPooler, true);
+        this(requireNonNull(parent, "parent is null").newSubManager(), config, withPooler);
     }
 
-    private BertModel(ModelConfig config, NDManager manager, boolean withPooler, boolean named) {
-        this.config = requireNonNull(config, "config is null");
-        this.bertConfig = BertConfig.from(config);
-        this.manager = manager;
-        this.manager.setName("bert-model");
-        this.root = new BertBackbone(bertConfig, manager, withPooler);
+    /** Takes {@code manager} over (it becomes {@link #manager()}, closed by {@link #close()}). */
+    private BertModel(NDManager manager, ModelConfig config, boolean withPooler) {
+        try {
+            this.config = requireNonNull(config, "config is null");
+            this.bertConfig = BertConfig.from(config);
+            this.manager = manager;
+            this.manager.setName("bert-model");
+            this.root = new BertBackbone(bertConfig, manager, withPooler);
+        } catch (RuntimeException e) {
+            manager.close(); // a bad config must not leak the parameters created so far
+            throw e;
+        }
     }
 
     /**
@@ -58,7 +64,7 @@ public final class BertModel implements TransformerModel {
      * on the model's device.
      */
     public static BertModel owning(ModelConfig config, NDManager manager, boolean withPooler) {
-        return new BertModel(config, requireNonNull(manager, "manager is null"), withPooler, true);
+        return new BertModel(requireNonNull(manager, "manager is null"), config, withPooler);
     }
 
     /** A tiny random model for tests, with a pooler: weights N(0, 0.02), biases 0, LayerNorm 1/0. */

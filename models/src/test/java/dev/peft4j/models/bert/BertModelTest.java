@@ -5,13 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelConfig;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.nn.ForwardContext;
+import ai.djl.ndarray.NDList;
 import dev.peft4j.api.nn.Linear;
+import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.ModuleType;
 import dev.peft4j.models.Engines;
 import java.util.ArrayList;
@@ -115,6 +118,21 @@ class BertModelTest {
     }
 
     @Test
+    void float16InferenceTracksFloat32() {
+        try (BertModel model = BertModel.random(TINY, base, 6); NDManager step = base.newSubManager()) {
+            ModelInput in = new ModelInput(step.create(new long[][] {{2, 5, 7, 3, 9}, {2, 9, 3, 0, 0}}),
+                    step.create(new long[][] {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}}));
+            NDArray full = model.forward(in, ForwardContext.inference(step)).lastHiddenState();
+            model.module().namedParameters().values().forEach(p -> p.setValue(p.value().toType(DataType.FLOAT16, true)));
+            NDArray half = model.forward(in, ForwardContext.inference(step)).lastHiddenState();
+            assertThat(half.getDataType()).isEqualTo(DataType.FLOAT16);
+            // real tokens of the padded row: the mask is built in fp16 (constant finfo(float16).min)
+            float diff = maxAbsDiff(half.toType(DataType.FLOAT32, false).get("1:2, 0:3, :"), full.get("1:2, 0:3, :"));
+            assertThat(diff).isLessThan(2e-2f);
+        }
+    }
+
+    @Test
     void rejectsUnsupportedConfig() {
         Map<String, Object> values = new HashMap<>(TINY.toConfigJson());
         values.put("hidden_act", "relu");
@@ -133,6 +151,18 @@ class BertModelTest {
     }
 
     @Test
+    void padTokenIdFollowsHf() {
+        Map<String, Object> values = new HashMap<>(TINY.toConfigJson());
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isZero();
+        values.put("pad_token_id", 7L);
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isEqualTo(7);
+        values.put("pad_token_id", null); // explicit null: no padding_idx
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isEqualTo(-1);
+        values.remove("pad_token_id"); // absent: HF's default 0
+        assertThat(BertConfig.from(new ModelConfig(values, "c")).padTokenId()).isZero();
+    }
+
+    @Test
     void adapterReplacementIsSeenAtForwardTime() {
         try (BertModel model = BertModel.random(TINY, base, 4); NDManager step = base.newSubManager()) {
             ModelInput in = new ModelInput(step.create(new long[][] {{2, 5, 7, 3}}), step.create(new long[][] {{1, 1, 1, 1}}));
@@ -141,6 +171,24 @@ class BertModelTest {
                     old -> new Linear(model.manager(), 16, 16, true)); // zeros: value path now contributes nothing
             NDArray after = model.forward(in, ForwardContext.inference(step)).lastHiddenState();
             assertThat(maxAbsDiff(before, after)).isGreaterThan(1e-3f);
+
+            // wrapping the whole embeddings module: the wrapper gets ids, token types and positions
+            List<Integer> inputCounts = new ArrayList<>();
+            model.module().replace("embeddings", old -> new Module(ModuleType.CONTAINER) {
+                {
+                    addChild("base_layer", old);
+                }
+
+                @Override
+                public NDList forward(NDList inputs, ForwardContext context) {
+                    inputCounts.add(inputs.size());
+                    return child("base_layer").forward(inputs, context);
+                }
+            });
+            NDArray wrapped = model.forward(in, ForwardContext.inference(step)).lastHiddenState();
+            assertThat(inputCounts).containsExactly(3);
+            assertThat(maxAbsDiff(wrapped, after)).isZero();
+            assertThat(model.module().namedParameters()).containsKey("embeddings.base_layer.word_embeddings.weight");
         }
     }
 

@@ -107,6 +107,23 @@ class SafetensorsHostileTest {
     }
 
     @Test
+    void tensorsOfManyDimensionsLoadOrFailWithSafetensorsException() {
+        for (int rank : new int[] {64, 65, 200, 1000}) {
+            String shape = "[" + String.join(",", java.util.Collections.nCopies(rank, "1")) + "]";
+            Path path = SafetensorsTestFiles.write(dir, "rank" + rank + ".safetensors",
+                    file("{" + entry("deep", "\"F32\"", shape, "[0,4]") + "}", new byte[] {0, 0, (byte) 0x80, 0x3f}));
+            try (SafetensorsFile f = SafetensorsFile.open(path); ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                try (ai.djl.ndarray.NDArray a = f.load("deep", m)) {
+                    assertThat(a.getShape().dimension()).isEqualTo(rank);
+                    assertThat(a.toFloatArray()).containsExactly(1f);
+                } catch (SafetensorsException e) {
+                    assertThat(e).hasMessageContaining("tensor 'deep'");
+                }
+            }
+        }
+    }
+
+    @Test
     void validBaselineOfTheCasesLoads() {
         Path path = SafetensorsTestFiles.write(dir, "ok.safetensors",
                 file("{\"__metadata__\":{\"k\":\"v\"}," + A + ",\"b\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[8,9],\"extra\":[1]}}  ",
@@ -118,6 +135,7 @@ class SafetensorsHostileTest {
     }
 
     @Test
+    @SuppressWarnings("try") // close() inside try-with-resources: use after close is what is tested
     void missingFileDirectoryAndMissingTensorAreNamed() {
         Path missing = dir.resolve("nope.safetensors");
         assertThatThrownBy(() -> SafetensorsFile.open(missing)).isExactlyInstanceOf(SafetensorsException.class)

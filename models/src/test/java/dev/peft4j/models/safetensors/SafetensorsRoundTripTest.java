@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -127,6 +128,7 @@ class SafetensorsRoundTripTest {
             in.put("u8", m.create(new int[] {0, 255}).toType(DataType.UINT8, false));
             in.put("bool", m.create(new boolean[] {false, true, true}));
             in.put("scalar", m.create(2.5f));
+            in.put("transposed", m.create(new float[] {1, 2, 3, 4, 5, 6}, new Shape(2, 3)).transpose()); // non-contiguous view
             Path path = dir.resolve("nd.safetensors");
             SafetensorsWriter.write(path, in, null);
             try (SafetensorsFile f = SafetensorsFile.open(path)) {
@@ -142,6 +144,8 @@ class SafetensorsRoundTripTest {
                 }
                 assertThat(out.get("f32").toFloatArray()).containsExactly(1.25f, -0f, 7e-20f, 3f, 4f, 5f);
                 assertThat(out.get("u8").toUint8Array()).containsExactly(0, 255);
+                assertThat(out.get("transposed").getShape()).isEqualTo(new Shape(3, 2));
+                assertThat(out.get("transposed").toFloatArray()).containsExactly(1, 4, 2, 5, 3, 6);
             }
         }
     }
@@ -203,6 +207,51 @@ class SafetensorsRoundTripTest {
                 ByteBuffer.allocate(0))), null);
         try (SafetensorsFile f = SafetensorsFile.open(path)) {
             assertThat(f.names()).containsExactly("c");
+        }
+    }
+
+    @Test
+    void boolBytesOtherThanZeroOrOneLoadAsTrue() {
+        Path path = dir.resolve("bool.safetensors");
+        SafetensorsWriter.writeRaw(path, List.of(raw("b", SafetensorsDType.BOOL, new long[] {4},
+                le(4).put((byte) 0).put((byte) 7).put((byte) -1).put((byte) 1))), null);
+        try (SafetensorsFile f = SafetensorsFile.open(path); NDManager m = NDManager.newBaseManager(); NDArray a = f.load("b", m)) {
+            assertThat(a.toBooleanArray()).containsExactly(false, true, true, true);
+            assertThat(a.toByteBuffer().array()).containsExactly(0, 1, 1, 1); // normalised: torch bools are 0 or 1
+        }
+    }
+
+    /**
+     * Opt-in ({@code -Dpeft4j.safetensors.pythonCheckDir=DIR}): writes {@code DIR/java_written.safetensors}
+     * for {@code tools/safetensors/check_java_written.py}, which proves HF's library reads our files.
+     */
+    @Test
+    void writesTheFileThatThePythonCheckReads() {
+        String out = System.getProperty("peft4j.safetensors.pythonCheckDir", "");
+        Assumptions.assumeTrue(!out.isBlank(), "set -Dpeft4j.safetensors.pythonCheckDir=DIR to write the file for the Python check");
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> nd = new LinkedHashMap<>();
+            nd.put("f32", m.create(new float[] {1.5f, -2.25f, 0.1f, 1e30f, -7f, 0f}, new Shape(2, 3)));
+            nd.put("f16", m.create(new float[] {1f, -2f, 0x1p-24f, 65504f}).toType(DataType.FLOAT16, false));
+            nd.put("f64", m.create(new double[] {Math.PI, -1e300}));
+            nd.put("i64", m.create(new long[] {Long.MIN_VALUE, Long.MAX_VALUE, 0}));
+            nd.put("i32", m.create(new int[] {7, -8, Integer.MAX_VALUE, Integer.MIN_VALUE}, new Shape(2, 2)));
+            nd.put("i8", m.create(new byte[] {-128, -1, 0, 127}));
+            nd.put("u8", m.create(new int[] {0, 1, 200, 255}).toType(DataType.UINT8, false));
+            nd.put("bool", m.create(new boolean[] {true, false, true}));
+            nd.put("scalar", m.create(42f));
+            nd.put("empty", m.zeros(new Shape(0, 3)));
+            Path dirPath = Path.of(out);
+            SafetensorsWriter.write(dirPath.resolve("java_written.safetensors"), nd, Map.of("writer", "peft4j"));
+            // BF16 and I16 only exist as raw bytes on the Java side.
+            ByteBuffer bf16 = le(6);
+            for (float v : new float[] {1f, -2.5f, 3.140625f}) {
+                bf16.putShort((short) (Float.floatToRawIntBits(v) >>> 16));
+            }
+            SafetensorsWriter.writeRaw(dirPath.resolve("java_written_raw.safetensors"), List.of(
+                    raw("bf16", SafetensorsDType.BF16, new long[] {3}, bf16),
+                    raw("i16", SafetensorsDType.I16, new long[] {3}, le(6).putShort((short) -32768).putShort((short) 32767)
+                            .putShort((short) 5))), Map.of("writer", "peft4j"));
         }
     }
 }
