@@ -134,4 +134,26 @@ class CausalLmHeadTest {
         assertThatThrownBy(() -> f.parseConfig(ConfigFactory.parseString("num-labels = 3"))).isInstanceOf(InvalidConfigException.class)
                 .hasMessageContaining("num-labels");
     }
+
+    @Test
+    void lastPoolingTakesEachRowsLastRealTokenAndClsIsRejectedOnDecoders() {
+        TinyBackbone decoder = new TinyBackbone(manager, 6, 6, true);
+        assertThatThrownBy(() -> HeadsTest.head("sequence-classification", "num-labels = 2", decoder)).isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("pooling = cls").hasMessageContaining("pooling = last");
+        try (NDManager step = manager.newSubManager()) {
+            ForwardContext ctx = ForwardContext.inference(step);
+            // row 0: 3 real tokens (last id 4); row 1: 1 real token (id 5) then padding
+            ModelInput in = new ModelInput(step.create(new long[] {1, 2, 4, 5, 0, 0}, new Shape(2, 3)),
+                    step.create(new long[] {1, 1, 1, 1, 0, 0}, new Shape(2, 3)));
+            NDArray pooled = Pooling.LAST.pool(decoder.forward(in, ctx), in);
+            assertThat(pooled.getShape()).isEqualTo(new Shape(2, 6));
+            float[] p = pooled.toFloatArray();
+            for (int h = 0; h < 6; h++) {
+                assertThat(p[h]).isCloseTo((float) Math.sin((4 * 6 + h) * 0.7), within(1e-6f));
+                assertThat(p[6 + h]).isCloseTo((float) Math.sin((5 * 6 + h) * 0.7), within(1e-6f));
+            }
+            TaskHead head = HeadsTest.head("sequence-classification", "num-labels = 2, pooling = last", decoder);
+            assertThat(head.forward(decoder.forward(in, ctx), in, ctx).getShape()).isEqualTo(new Shape(2, 2));
+        }
+    }
 }

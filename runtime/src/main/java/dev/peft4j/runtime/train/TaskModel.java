@@ -30,6 +30,13 @@ public final class TaskModel {
             head.forEach(this::addChild);
         }
 
+        /** A decoder's tree is already a task model: its children ({@code model}, {@code lm_head}) sit beside the head's. */
+        Root(Module decoder, Map<String, Module> head) {
+            super(ModuleType.MODEL);
+            decoder.children().forEach(this::addChild);
+            head.forEach(this::addChild);
+        }
+
         @Override
         public NDList forward(NDList inputs, ForwardContext context) {
             throw new UnsupportedOperationException("call TaskModel.forward");
@@ -45,8 +52,13 @@ public final class TaskModel {
         this.head = requireNonNull(head, "head is null");
         // A decoder's tree is already HF's task model (LlamaForCausalLM: model.layers..., lm_head): a head that
         // adds no module (causal-lm) uses it as the root, so names (and PEFT keys) are exactly HF's.
-        this.root = head.modules().isEmpty() && backbone.isCausalLm() ? backbone.module()
-                : new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
+        // A classification head on a decoder sits beside model/lm_head (model.layers..., classifier), as in HF's
+        // LlamaForSequenceClassification; the children are shared, so adapters placed below them act on the decoder.
+        if (backbone.isCausalLm()) {
+            this.root = head.modules().isEmpty() ? backbone.module() : new Root(backbone.module(), head.modules());
+        } else {
+            this.root = new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
+        }
     }
 
     public TransformerModel backbone() {

@@ -150,4 +150,31 @@ class DecoderLoraTrainingTest {
         }
         return max;
     }
+
+    @Test
+    void aClassifierOnADecoderUsesTheLastTokenAndHfNames() throws Exception {
+        Path train = dir.resolve("train.tsv");
+        List<String> lines = new ArrayList<>(List.of("sentence\tlabel"));
+        TinySetup.examples(64, 1).forEach(e -> lines.add(e.fields().get("text") + "\t" + e.fields().get("label")));
+        Files.write(train, lines, StandardCharsets.UTF_8);
+        String config = "model { source = tiny-llama, max-length = 32 }\n"
+                + "method { name = lora, r = 4, alpha = 8, target-modules = [q_proj, v_proj] }\n"
+                + "head { name = sequence-classification, pooling = last }\n"
+                + "data { train { path = \"" + train + "\", format = tsv }, holdout = 0.25 }\n"
+                + "train { epochs = 1, batch-size = 16, checkpoints = false }\n"
+                + "run { name = cls, dir = \"" + dir.resolve("run-cls") + "\" }\n";
+        RunResult result;
+        try (Peft4j peft4j = host()) {
+            result = peft4j.experiment(ConfigFactory.parseString(config)).run();
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(config), "head.pooling = cls").run())
+                    .hasMessageContaining("pooling = last");
+        }
+        assertThat(result.metrics()).containsKey("accuracy");
+        try (NDManager m = NDManager.newBaseManager()) {
+            Set<String> keys = new SafetensorsTensorFiles().read(result.runDirectory().resolve(TrainingRunner.TRAINED_FILE), m).keySet();
+            // the decoder's own names beside the head's, as HF's LlamaForSequenceClassification (no model.model.)
+            assertThat(keys).contains("classifier.weight", "classifier.bias").anyMatch(k -> k.startsWith("model.layers.0.self_attn.q_proj.lora_A"))
+                    .noneMatch(k -> k.startsWith("model.model."));
+        }
+    }
 }
