@@ -101,3 +101,29 @@ expected = {
 with open(os.path.join(out, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)
 print("wrote", out, "params", expected["parameters"], "ort diff", diff)
+
+# A second export with HF's pooler (1 layer): torch.onnx writes the pooler as Gemm(transB=1) over the
+# named [out, in] weight pooler.dense.weight, unlike the encoder's anonymous [in, out] MatMul weights.
+torch.manual_seed(99)
+pooler_config = BertConfig(vocab_size=96, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=48,
+                           max_position_embeddings=64, type_vocab_size=2, layer_norm_eps=1e-12, hidden_act="gelu",
+                           pad_token_id=0, attn_implementation="eager")
+pooler_model = BertModel(pooler_config, add_pooling_layer=True).eval()
+with torch.no_grad():  # distinct values: the exporter merges identical initializers (all-zero biases) into one
+    for name, p in pooler_model.named_parameters():
+        if "LayerNorm" in name or name.endswith("bias"):
+            p.add_(0.1 * torch.randn_like(p))
+pooler_path = os.path.join(out, "tiny-bert-pooler.onnx")
+with torch.no_grad():
+    torch.onnx.export(pooler_model, (torch.tensor(ids), torch.tensor(mask), torch.tensor(types)), pooler_path,
+                      input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state", "pooler_output"],
+                      dynamic_axes={n: {0: "batch_size", 1: "sequence_length"} for n in ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]},
+                      opset_version=11, do_constant_folding=True, dynamo=False)
+w = pooler_model.pooler.dense.weight.detach().numpy()
+pooler_expected = {
+    "pooler.dense.weight": {"shape": list(w.shape), "first": [float(x) for x in w.ravel()[:4]]},
+    "parameters": int(sum(p.numel() for p in pooler_model.parameters())),
+}
+with open(os.path.join(out, "expected-pooler.json"), "w") as f:
+    json.dump(pooler_expected, f, indent=1)
+print("wrote pooler export, params", pooler_expected["parameters"])

@@ -51,7 +51,8 @@ final class EncodeCommand implements Callable<Integer> {
     Path input;
 
     @Option(names = "--max-length", paramLabel = "N",
-            description = "Truncate texts to N tokens, special tokens included (default: the model's max_position_embeddings, at most 512).")
+            description = "Truncate texts to N tokens, special tokens included (default: the model's max_position_embeddings, at most 512;"
+                    + " sentence-transformers uses 256 for all-MiniLM-L6-v2, so pass 256 to match it on longer texts).")
     Integer maxLength;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N", description = "Texts per forward pass (default: ${DEFAULT-VALUE}).")

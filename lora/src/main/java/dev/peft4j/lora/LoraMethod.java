@@ -37,6 +37,13 @@ public final class LoraMethod implements AdapterMethodFactory<LoraConfig> {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
         String modelType = modelType(context);
+        if (config.baseModelNameOrPath() == null && context.model() != null && context.model().config() != null) {
+            // PEFT's base_model_name_or_path: the directory the model's config.json came from
+            java.nio.file.Path source = java.nio.file.Path.of(context.model().config().source());
+            if (source.getFileName() != null && source.getFileName().toString().equals("config.json") && source.getParent() != null) {
+                config = config.toBuilder().baseModelNameOrPath(source.getParent().toString()).build();
+            }
+        }
         LoraModel model = LoraModel.create(root, config, modelType, context.seed());
         context.logger().info("lora: adapted {} modules: {}", model.targetedModules().size(), model.targetedModules());
         context.logger().info("lora: {}", LoraSummary.line(root));

@@ -552,10 +552,24 @@ public final class LoraModel implements Adaptation {
         PeftAdapterConfig.write(directory, config, targets.get(adapter), fanInFanOut);
     }
 
-    /** Loads weights saved by {@link #save} into the active adapter (all checked first). */
+    /**
+     * Loads weights saved by {@link #save} into the active adapter (all checked first). The directory's
+     * adapter_config.json must agree with the active adapter on everything that changes the math (rank,
+     * alpha, patterns, rsLoRA, DoRA, bias); a different adapter is loaded with {@link #loadAdapter}.
+     */
     @Override
     public void load(Path directory, TensorFiles files) {
         String adapter = requireActive();
+        LoraConfig mine = configs.get(adapter);
+        LoraConfig saved = PeftAdapterConfig.read(directory, adapter);
+        Path configFile = directory.resolve(PeftAdapterConfig.CONFIG_FILE);
+        checkSame(configFile, "r", saved.r(), mine.r());
+        checkSame(configFile, "lora_alpha", saved.alpha(), mine.alpha());
+        checkSame(configFile, "use_rslora", saved.useRslora(), mine.useRslora());
+        checkSame(configFile, "use_dora", saved.useDora(), mine.useDora());
+        checkSame(configFile, "rank_pattern", saved.rankPattern(), mine.rankPattern());
+        checkSame(configFile, "alpha_pattern", saved.alphaPattern(), mine.alphaPattern());
+        checkSame(configFile, "bias", saved.bias().peftName(), mine.bias().peftName());
         Path file = directory.resolve(PeftAdapterConfig.WEIGHTS_FILE);
         try (NDManager scratch = root.namedParameters().values().iterator().next().value().getManager().newSubManager()) {
             loadStateDict(adapter, files.read(file, scratch), file.toString());
@@ -582,6 +596,13 @@ public final class LoraModel implements Adaptation {
             validate(expectedShapes(config, paths), state, file.toString());
             addAdapter(config, 0);
             loadStateDict(adapterName, state, file.toString());
+        }
+    }
+
+    private void checkSame(Path file, String field, Object saved, Object active) {
+        if (!saved.equals(active)) {
+            throw new Peft4jException(file + ": " + field + " is " + saved + " but the active adapter '" + this.active + "' has " + active
+                    + "; load a different adapter with loadAdapter(directory, files, name)");
         }
     }
 
@@ -643,20 +664,27 @@ public final class LoraModel implements Adaptation {
             lora.setDisabled(disabled);
         }
         modulesToSave.activate(disabled ? null : active);
-        root.setTrainable(false);
-        if (active == null || disabled || merged) {
-            return;
+        // Only the active adapter's parameters (and what it trains beside them) require gradients. Flags are
+        // compared first: a switch then costs a few JNI calls, not one per parameter of the model.
+        Set<Parameter> train = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        if (active != null && !disabled && !merged) {
+            for (String path : targets.get(active)) {
+                LoraLinear lora = (LoraLinear) root.find(path);
+                train.addAll(lora.loraA(active).localParameters().values());
+                train.addAll(lora.loraB(active).localParameters().values());
+                if (lora.spec(active).dora()) {
+                    train.add(lora.magnitude(active));
+                }
+            }
+            train.addAll(biasParameters(active, configs.get(active)).values());
+            train.addAll(modulesToSave.parameters(active).values());
         }
-        for (String path : targets.get(active)) {
-            LoraLinear lora = (LoraLinear) root.find(path);
-            lora.loraA(active).setTrainable(true);
-            lora.loraB(active).setTrainable(true);
-            if (lora.spec(active).dora()) {
-                lora.magnitude(active).setTrainable(true);
+        for (Parameter p : root.namedParameters().values()) {
+            boolean want = train.contains(p);
+            if (p.trainable() != want) {
+                p.setTrainable(want);
             }
         }
-        biasParameters(active, configs.get(active)).values().forEach(p -> p.setTrainable(true));
-        modulesToSave.parameters(active).values().forEach(p -> p.setTrainable(true));
     }
 
     private LoraConfig requireAdapter(String adapter) {

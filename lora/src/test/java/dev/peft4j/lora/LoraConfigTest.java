@@ -59,7 +59,7 @@ class LoraConfigTest {
                     assertThat(e.problems()).extracting(ConfigProblem::key)
                             .containsExactlyInAnyOrder("r", "alpha", "dropout", "bias", "init", "dropuot");
                     assertThat(e.getMessage()).contains("r: is 0").contains("dropout: is 1").contains("[0, 1)")
-                            .contains("'some', expected one of [none, all, lora_only]").contains("alpha: is 0.0, expected a number in (0, Infinity)").contains("did you mean 'dropout'");
+                            .contains("'some', expected one of [none, all, lora_only]").contains("alpha: is 0, expected a number in (0, Infinity)").contains("did you mean 'dropout'");
                 });
         assertThatThrownBy(() -> LoraConfig.from(section("r = -3"))).isInstanceOf(InvalidConfigException.class).hasMessageContaining("r: is -3");
         assertThatThrownBy(() -> LoraConfig.from(section("dropout = -0.1"))).hasMessageContaining("dropout: is -0.1");

@@ -126,6 +126,6 @@ class LoraContractTest extends AdapterMethodContractTest {
 
     @Override
     protected TensorFiles tensorFiles() {
-        return SafetensorsTensorFiles.INSTANCE;
+        return TestModels.FILES;
     }
 }

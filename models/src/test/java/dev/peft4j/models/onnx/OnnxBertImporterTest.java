@@ -84,6 +84,18 @@ class OnnxBertImporterTest {
     }
 
     @Test
+    void unnameableMatMulWeightIsAnError() throws IOException {
+        // an extra MatMul whose weight feeds no known bias and whose node name is no HF module path
+        ProtoBytes node = new ProtoBytes().string(1, "/embeddings/LayerNorm/Add_1_output_0").string(1, "onnx::MatMul_999")
+                .string(2, "extra_output").string(3, "/mystery/MatMul").string(4, "MatMul");
+        byte[] extra = new ProtoBytes().message(7, new ProtoBytes().message(1, node)
+                .message(5, ProtoBytes.floatTensor("onnx::MatMul_999", new long[] {32, 2}, new float[64]))).toByteArray();
+        assertThatThrownBy(() -> importTiny(concat(OnnxModelTest.tinyOnnx(), extra)))
+                .isInstanceOf(OnnxFormatException.class)
+                .hasMessageContaining("MatMul weight 'onnx::MatMul_999' (node '/mystery/MatMul') cannot be named");
+    }
+
+    @Test
     void scalarConstantsAreNotWeights() throws IOException {
         byte[] extra = new ProtoBytes().message(7, new ProtoBytes().message(5,
                 ProtoBytes.floatTensor("some_scale", new long[] {}, 0.5f))).toByteArray();
@@ -102,6 +114,43 @@ class OnnxBertImporterTest {
         bytes[at] = 'X';
         assertThatThrownBy(() -> importTiny(bytes)).isInstanceOf(OnnxFormatException.class)
                 .hasMessageContaining("unmapped weight").hasMessageContaining("Xncoder.layer.1.output.LayerNorm.bias[32]");
+    }
+
+    @Test
+    void graphAndNodeNameMustAgreeOnALinearWeight() throws IOException {
+        // rename the node (NodeProto.name: tag 0x1a, length) of layer 0's query MatMul to the value's scope
+        byte[] bytes = OnnxModelTest.tinyOnnx();
+        String name = "/encoder/layer.0/attention/self/query/MatMul";
+        byte[] field = concat(new byte[] {0x1a, (byte) name.length()}, name.getBytes(StandardCharsets.US_ASCII));
+        int at = lastIndexOf(bytes, field);
+        assertThat(at).isPositive();
+        byte[] renamed = "value".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(renamed, 0, bytes, at + 2 + name.indexOf("query"), renamed.length);
+        assertThatThrownBy(() -> importTiny(bytes)).isInstanceOf(OnnxFormatException.class)
+                .hasMessageContaining("names it encoder.layer.0.attention.self.query.weight")
+                .hasMessageContaining("names it encoder.layer.0.attention.self.value.weight");
+    }
+
+    /** torch.onnx writes HF's pooler as Gemm(transB=1) over the named [out, in] pooler.dense.weight. */
+    @Test
+    void poolerExportKeepsTheNamedGemmWeight() throws IOException {
+        byte[] bytes;
+        JsonObject expected;
+        try (InputStream in = OnnxBertImporterTest.class.getResourceAsStream("/tiny-bert-onnx/tiny-bert-pooler.onnx");
+                InputStream json = OnnxBertImporterTest.class.getResourceAsStream("/tiny-bert-onnx/expected-pooler.json")) {
+            bytes = in.readAllBytes();
+            expected = JsonParser.parseReader(new InputStreamReader(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        }
+        ImportedBert imported = importTiny(bytes);
+        ImportedTensor pooler = imported.tensors().get("pooler.dense.weight");
+        assertThat(pooler.shape()).containsExactly(32, 32);
+        JsonObject want = expected.getAsJsonObject("pooler.dense.weight");
+        for (int i = 0; i < 4; i++) {
+            assertThat(pooler.data()[i]).isCloseTo(want.getAsJsonArray("first").get(i).getAsFloat(), within(1e-7f));
+        }
+        assertThat(imported.tensors()).containsKey("pooler.dense.bias");
+        assertThat(imported.parameterCount()).isEqualTo(expected.get("parameters").getAsLong()).isEqualTo(13808);
+        assertThat(imported.config().get("layer_norm_eps")).isEqualTo(1e-12);
     }
 
     @Test

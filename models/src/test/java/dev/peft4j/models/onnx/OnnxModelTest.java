@@ -91,7 +91,7 @@ class OnnxModelTest {
         byte[] original = tinyOnnx();
         Random random = new Random(42);
         int failures = 0;
-        for (int trial = 0; trial < 3000; trial++) {
+        for (int trial = 0; trial < 2000; trial++) {
             byte[] bytes = original.clone();
             int kind = trial % 4;
             if (kind == 0) {
@@ -118,6 +118,6 @@ class OnnxModelTest {
                 failures++;
             }
         }
-        assertThat(failures).isGreaterThan(1000);
+        assertThat(failures).isGreaterThan(700);
     }
 }

@@ -128,6 +128,40 @@ class OnnxRuntimeParityTest {
         assertThat(parity.padding()).isLessThanOrEqualTo(2e-3f);
     }
 
+    /** The pooler (HF's tanh(dense(hidden[:, 0]))) of an export that has one, against ONNX Runtime's pooler_output. */
+    @Test
+    void tinyPoolerExportMatchesOnnxRuntime(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException, OrtException {
+        byte[] onnx;
+        try (java.io.InputStream in = getClass().getResourceAsStream("/tiny-bert-onnx/tiny-bert-pooler.onnx")) {
+            onnx = in.readAllBytes();
+        }
+        ImportedBertWriter.write(OnnxBertImporter.importModel(OnnxModel.read(java.nio.ByteBuffer.wrap(onnx), "tiny-bert-pooler.onnx", null)), dir);
+        Files.write(dir.resolve("tokenizer.json"), MavenModelSourceTestAccess.tinyTokenizer());
+        try (HfTextTokenizer tokenizer = HfTextTokenizer.open(dir.resolve("tokenizer.json"));
+                TransformerModel model = Models.load(dir, Device.cpu());
+                NDManager step = model.manager().newSubManager();
+                OnnxRuntimeReference reference = new OnnxRuntimeReference(onnx)) {
+            List<Encoding> encodings = new ArrayList<>();
+            for (String s : SENTENCES) {
+                encodings.add(tokenizer.encode(s, 64));
+            }
+            Batch batch = new Batcher(tokenizer.padTokenId()).pad(encodings, step);
+            int rows = (int) batch.batchSize();
+            int seq = (int) batch.sequenceLength();
+            float[] ours = model.forward(batch.toModelInput(), ForwardContext.inference(step)).pooled().toFloatArray();
+            float[][] theirs = (float[][]) reference.outputs(matrix(batch.inputIds().toLongArray(), rows, seq),
+                    matrix(batch.attentionMask().toLongArray(), rows, seq), matrix(batch.tokenTypeIds().toLongArray(), rows, seq))[1];
+            float max = 0;
+            for (int b = 0; b < rows; b++) {
+                for (int h = 0; h < 32; h++) {
+                    max = Math.max(max, Math.abs(ours[b * 32 + h] - theirs[b][h]));
+                }
+            }
+            assertThat(ours).hasSize(rows * 32);
+            assertThat(max).isLessThanOrEqualTo(1e-5f);
+        }
+    }
+
     @Test
     void tinyExportMatchesOnnxRuntime(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException, OrtException {
         byte[] onnx = OnnxModelTest.tinyOnnx();

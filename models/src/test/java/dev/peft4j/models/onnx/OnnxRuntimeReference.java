@@ -30,13 +30,22 @@ final class OnnxRuntimeReference implements AutoCloseable {
 
     /** {@code last_hidden_state [batch, seq, hidden]} for int64 ids, mask and type ids {@code [batch, seq]}. */
     float[][][] lastHiddenState(long[][] ids, long[][] mask, long[][] types) throws OrtException {
+        return (float[][][]) outputs(ids, mask, types)[0];
+    }
+
+    /** Every graph output's value, in graph order ({@code last_hidden_state}, then {@code pooler_output} if any). */
+    Object[] outputs(long[][] ids, long[][] mask, long[][] types) throws OrtException {
         Map<String, ai.onnxruntime.OnnxTensor> inputs = new LinkedHashMap<>();
         try {
             inputs.put("input_ids", ai.onnxruntime.OnnxTensor.createTensor(environment, ids));
             inputs.put("attention_mask", ai.onnxruntime.OnnxTensor.createTensor(environment, mask));
             inputs.put("token_type_ids", ai.onnxruntime.OnnxTensor.createTensor(environment, types));
             try (OrtSession.Result result = session.run(inputs)) {
-                return (float[][][]) result.get(0).getValue();
+                Object[] values = new Object[result.size()];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = result.get(i).getValue();
+                }
+                return values;
             }
         } finally {
             inputs.values().forEach(ai.onnxruntime.OnnxTensor::close);

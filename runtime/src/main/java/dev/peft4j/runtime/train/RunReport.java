@@ -92,7 +92,7 @@ public final class RunReport {
             double step = o.get("step").getAsDouble();
             for (Map.Entry<String, JsonElement> e : o.entrySet()) {
                 String k = e.getKey();
-                if (k.equals("type") || k.equals("step") || k.equals("epoch") || k.equals("elapsed_s") || !e.getValue().isJsonPrimitive()
+                if (k.equals("type") || k.equals("step") || k.equals("epoch") || k.equals("elapsed_s") || k.equals("eval_s") || k.endsWith("_ms") || !e.getValue().isJsonPrimitive()
                         || !e.getValue().getAsJsonPrimitive().isNumber()) {
                     continue;
                 }

@@ -36,7 +36,9 @@ import java.util.Map;
 public final class Trainer {
     /** What a run ended with. {@code interrupted} is true only for {@link #train(long)} stopping early on request. */
     public record Result(Map<String, Double> metrics, TrainState state, boolean stoppedEarly, boolean interrupted, long totalSteps,
-            double trainSeconds, Map<String, Double> initialMetrics) {}
+            double trainSeconds, double evalSeconds, Map<String, Double> initialMetrics) {}
+
+    private static final boolean PROFILE = Boolean.getBoolean("peft4j.profile");
 
     private final TaskModel model;
     private final TrainConfig config;
@@ -100,8 +102,11 @@ public final class Trainer {
             }
             Map<String, Double> initialMetrics = Map.of();
             if (config.evalAtStart() && eval != null && state.step() == 0) {
+                long e0 = System.nanoTime();
                 initialMetrics = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
-                log.append("eval", 0, 0, initialMetrics);
+                Map<String, Object> line = new LinkedHashMap<>(initialMetrics);
+                line.put("eval_s", (System.nanoTime() - e0) / 1e9);
+                log.append("eval", 0, 0, line);
                 console.println(String.format(java.util.Locale.ROOT, "eval step 0 (before training): %s", format(initialMetrics)));
             }
             Progress progress = new Progress(console, total);
@@ -118,6 +123,9 @@ public final class Trainer {
             double windowLoss = state.windowLoss();
             int windowCount = state.windowCount();
             Map<String, Double> lastEval = Map.of();
+            double windowForward = 0;
+            double windowOptimizer = 0;
+            double evalSeconds = 0;
 
             outer:
             while (epoch < config.epochs() && step < total) {
@@ -126,6 +134,7 @@ public final class Trainer {
                     int end = Math.min(batchInEpoch + accumulation, batches.size());
                     int micro = end - batchInEpoch;
                     double lossSum = 0;
+                    long t0 = System.nanoTime();
                     for (int j = batchInEpoch; j < end; j++) {
                         long position = (long) epoch * batchesPerEpoch + j;
                         engine.setRandomSeed((int) (config.seed() * 1_000_003L + position));
@@ -137,6 +146,7 @@ public final class Trainer {
                         lossSum += loss;
                         examples += batches.get(j).size();
                     }
+                    long t1 = System.nanoTime();
                     double gradNorm = adam.clipGradients(config.maxGradNorm());
                     if (!Double.isFinite(gradNorm)) {
                         adam.zeroGradients();
@@ -145,6 +155,8 @@ public final class Trainer {
                     double lr = schedule.at(step);
                     adam.step(lr);
                     step++;
+                    windowForward += (t1 - t0) / 1e6;
+                    windowOptimizer += (System.nanoTime() - t1) / 1e6;
                     batchInEpoch = end;
                     double loss = lossSum / micro;
                     windowLoss += loss;
@@ -157,10 +169,14 @@ public final class Trainer {
                         values.put("learning_rate", lr);
                         values.put("grad_norm", gradNorm);
                         values.put("examples_per_s", examples / Math.max(1e-9, elapsed));
+                        values.put("forward_backward_ms", windowForward / windowCount);
+                        values.put("optimizer_ms", windowOptimizer / windowCount);
                         values.put("elapsed_s", elapsed);
                         log.append("train", step, epoch, values);
                         windowLoss = 0;
                         windowCount = 0;
+                        windowForward = 0;
+                        windowOptimizer = 0;
                     }
                     progress.update(step, epoch, loss, examples / Math.max(1e-9, elapsed), elapsed, logNow);
 
@@ -170,8 +186,13 @@ public final class Trainer {
                         int nextEpoch = epochEnd ? epoch + 1 : epoch;
                         int nextBatch = epochEnd ? 0 : batchInEpoch;
                         if (eval != null) {
+                            long e0 = System.nanoTime();
                             lastEval = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
-                            log.append("eval", step, epoch, lastEval);
+                            double took = (System.nanoTime() - e0) / 1e9;
+                            evalSeconds += took;
+                            Map<String, Object> line = new LinkedHashMap<>(lastEval);
+                            line.put("eval_s", took);
+                            log.append("eval", step, epoch, line);
                             progress.message(String.format(java.util.Locale.ROOT, "eval step %d: %s", step, format(lastEval)));
                             Double value = lastEval.get(metric);
                             if (value == null) {
@@ -205,7 +226,7 @@ public final class Trainer {
                     state = new TrainState(step, epoch, batchInEpoch, best, bestStep, bad, elapsed, examples, windowLoss, windowCount);
                     if (step >= stopAfter) {
                         progress.finish();
-                        return new Result(lastEval, state, false, true, total, elapsed, initialMetrics);
+                        return new Result(lastEval, state, false, true, total, elapsed, evalSeconds, initialMetrics);
                     }
                 }
                 epoch++;
@@ -219,20 +240,36 @@ public final class Trainer {
             }
             Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
             writeEvalJson(finalMetrics, metric, best, bestStep, step, trainSeconds);
-            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, initialMetrics);
+            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, evalSeconds, initialMetrics);
         }
     }
 
-    /** Forward and backward of one micro-batch; returns its (unscaled) loss. */
     private double microStep(Batch batch, int microBatches) {
+        return forwardBackward(model, batch, microBatches);
+    }
+
+    /**
+     * Forward and backward of one micro-batch in its own per-step manager, the loss divided by
+     * {@code microBatches}; gradients accumulate on the trainable parameters. Returns the (unscaled)
+     * loss. Public so that {@code peft4j bench} times exactly the trainer's step: this, then
+     * {@link AdamW#clipGradients} and {@link AdamW#step}.
+     */
+    public static double forwardBackward(TaskModel model, Batch batch, int microBatches) {
         try (NDManager step = model.backbone().manager().newSubManager()) {
             ForwardContext context = ForwardContext.training(step);
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                long a = System.nanoTime();
                 NDArray logits = model.forward(batch.input(step), context);
                 NDArray loss = model.head().loss(logits, batch.labels(step), context);
                 NDArray scaled = microBatches > 1 ? loss.div(context.scalar(microBatches)) : loss;
+                long b = System.nanoTime();
                 collector.backward(scaled);
-                return loss.getFloat();
+                long c = System.nanoTime();
+                float v = loss.getFloat();
+                if (PROFILE) {
+                    System.err.printf("batch %dx%d fwd %.0f ms bwd %.0f ms%n", batch.size(), batch.seqLength(), (b - a) / 1e6, (c - b) / 1e6);
+                }
+                return v;
             }
         }
     }

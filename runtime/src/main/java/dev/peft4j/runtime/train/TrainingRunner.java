@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.inject.Inject;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.runtime.AdaptOnlyRunner;
 import dev.peft4j.runtime.ExperimentRunner;
 import dev.peft4j.runtime.ModelLoader;
 import dev.peft4j.runtime.RunResult;
@@ -33,6 +34,7 @@ public final class TrainingRunner implements ExperimentRunner {
     private final ModelLoader modelLoader;
     private final PluginContexts contexts;
     private final TensorFiles files;
+    private final AdaptOnlyRunner adaptOnly;
     private PrintStream console = System.err;
 
     @Inject
@@ -40,6 +42,7 @@ public final class TrainingRunner implements ExperimentRunner {
         this.modelLoader = requireNonNull(modelLoader, "modelLoader is null");
         this.contexts = requireNonNull(contexts, "contexts is null");
         this.files = requireNonNull(files, "files is null");
+        this.adaptOnly = new AdaptOnlyRunner(modelLoader, contexts);
     }
 
     /** Where progress and the final lines go (stderr by default). */
@@ -48,8 +51,17 @@ public final class TrainingRunner implements ExperimentRunner {
         return this;
     }
 
+    /**
+     * Trains; an experiment without a head or without {@code data.train.path} has nothing to train on,
+     * so it runs as {@link AdaptOnlyRunner} (a dry run: what would train, in {@code summary.txt}).
+     */
     @Override
     public RunResult run(ValidatedExperiment experiment, Path runDirectory) {
+        if (experiment.head().isEmpty() || !experiment.datasets().containsKey("train")) {
+            console.println("no " + (experiment.head().isEmpty() ? "head" : "data.train.path")
+                    + ": nothing to train on; adapting only and writing summary.txt");
+            return adaptOnly.run(experiment, runDirectory);
+        }
         long start = System.nanoTime();
         TrainConfig config = experiment.settings(TrainConfig.class);
         try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true)) {
@@ -77,9 +89,13 @@ public final class TrainingRunner implements ExperimentRunner {
             double totalSeconds = (System.nanoTime() - start) / 1e9;
             Map<String, String> timings = new LinkedHashMap<>();
             timings.put("setup (load model, read and tokenise data)", seconds(setupSeconds));
+            double stepSeconds = result.trainSeconds() - result.evalSeconds();
             timings.put("training (incl. evaluations)", seconds(result.trainSeconds()));
+            timings.put("evaluations during training", seconds(result.evalSeconds()));
             timings.put("optimizer steps", String.valueOf(result.state().step()));
-            timings.put("ms per step", String.format(Locale.ROOT, "%.0f", 1000 * result.trainSeconds() / Math.max(1, result.state().step())));
+            timings.put("ms per step (without evaluations)", String.format(Locale.ROOT, "%.0f", 1000 * stepSeconds / Math.max(1, result.state().step())));
+            timings.put("training examples per second", String.format(Locale.ROOT, "%.1f",
+                    result.state().examplesSeen() / Math.max(1e-9, stepSeconds)));
             timings.put("total", seconds(totalSeconds));
             String metric = config.metric().isEmpty() ? Evaluator.defaultMetric(setup.kind()) : config.metric();
             Path report = RunReport.write(runDirectory, new RunReport.Summary(experiment.run().name(), experiment.method().name(),

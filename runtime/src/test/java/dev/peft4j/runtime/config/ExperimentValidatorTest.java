@@ -18,6 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ExperimentValidatorTest {
     static final PluginRegistry REGISTRY = PluginDiscovery.discover(ExperimentValidatorTest.class.getClassLoader(), null);
 
+    /** The trainer's defaults, which the experiment's train section gets. */
+    static final com.typesafe.config.Config TRAIN_DEFAULTS = REGISTRY.reference().resolve().getConfig("train");
+
     @TempDir
     Path dir;
 
@@ -82,8 +85,9 @@ class ExperimentValidatorTest {
         assertThat(problems(file)).containsExactly(
                 file + ":2: method.name: unknown adapter method 'test-freez' (did you mean 'test-freeze'?); registered adapter methods: "
                         + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)),
-                file + ":4: train.epohcs: unknown key (did you mean 'epochs'?); valid keys in train: batch-size, epochs, learning-rate, seed",
-                file + ":5: train.batch-size: is \"sixteen\" (string), expected a number (default: 16)");
+                file + ":4: train.epohcs: unknown key (did you mean 'epochs'?); valid keys in train: "
+                        + String.join(", ", new java.util.TreeSet<>(TRAIN_DEFAULTS.root().keySet())),
+                file + ":5: train.batch-size: is \"sixteen\" (string), expected a number (default: " + TRAIN_DEFAULTS.getInt("batch-size") + ")");
     }
 
     @Test
@@ -132,7 +136,8 @@ class ExperimentValidatorTest {
                 .containsExactly("command line (nokey): nokey: expected key=value");
         assertThat(problems(file, "method.scale=11", "train.epochs=many")).containsExactly(
                 "command line (method.scale=11): method.scale: is 11, expected a number in (0, 10]",
-                "command line (train.epochs=many): train.epochs: is \"many\" (string), expected a number (default: 1)");
+                "command line (train.epochs=many): train.epochs: is \"many\" (string), expected a number (default: "
+                        + TRAIN_DEFAULTS.getInt("epochs") + ")");
     }
 
     @Test
@@ -187,6 +192,6 @@ class ExperimentValidatorTest {
                 file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
                 file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
                 file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,
-                file + ":6: data.test: unknown key; valid keys in data: eval, train");
+                file + ":6: data.test: unknown key; valid keys in data: eval, eval-limit, holdout, labels, train, train-limit");
     }
 }

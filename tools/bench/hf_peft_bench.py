@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The `peft4j bench` workloads with HF transformers + PEFT on PyTorch (CPU), for docs/benchmarks.md.
+
+Same shapes and steps as `peft4j bench`: a BertForSequenceClassification with all-MiniLM-L6-v2's
+config (6 layers, hidden 384, 12 heads, intermediate 1536, vocab 30522; random init, since the
+timing does not depend on the weights), 2 labels; random token ids of one fixed length with every
+position attended; LoRA r=8, alpha=8, no dropout on query and value (the classifier trains too,
+PEFT's SEQ_CLS modules_to_save) or full fine-tuning. One step: forward, cross-entropy loss, backward,
+grad-norm clipping at 1.0, AdamW (lr 1e-4, weight decay 0.01), zero grads. The median step time after
+the warm-up; every workload runs in a fresh process, so VmHWM is that workload's peak RSS.
+
+  /work/pyenv/bin/python tools/bench/hf_peft_bench.py [--workloads lora-16x64,full-32x128] [--steps 20] [--warmup 3] [--threads 2]
+
+Prints `workload=NAME ms_per_step=X tokens_per_s=Y peak_rss_mb=Z`, one line per workload.
+"""
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+DEFAULT = ["lora-16x64", "lora-32x128", "full-16x64", "full-32x128"]
+
+
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+def run_here(name, steps, warmup, threads):
+    import torch
+    try:  # some peft versions touch torch.distributed.tensor without importing it
+        import torch.distributed.tensor  # noqa: F401
+    except ImportError:
+        pass
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.set_num_threads(threads)
+    m = re.fullmatch(r"(lora|full)-(\d+)x(\d+)", name)
+    if not m:
+        raise SystemExit(f"workload '{name}' is not METHOD-BATCHxSEQ (lora or full)")
+    method, batch, seq = m.group(1), int(m.group(2)), int(m.group(3))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                        intermediate_size=1536, max_position_embeddings=512, num_labels=2)
+    model = BertForSequenceClassification(config)
+    if method == "lora":
+        from peft import LoraConfig, TaskType, get_peft_model
+        model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=8, lora_dropout=0.0,
+                                                 target_modules=["query", "value"]))
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
+    g = torch.Generator().manual_seed(7)
+    batches = []
+    for _ in range(4):
+        ids = torch.randint(1000, 30522, (batch, seq), generator=g)
+        ids[:, 0] = 101
+        ids[:, -1] = 102
+        labels = torch.randint(0, 2, (batch,), generator=g)
+        batches.append((ids, labels))
+    times = []
+    for i in range(warmup + steps):
+        ids, labels = batches[i % len(batches)]
+        t0 = time.perf_counter()
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids), labels=labels)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        t1 = time.perf_counter()
+        if i >= warmup:
+            times.append(t1 - t0)
+    ms = statistics.median(times) * 1000
+    trainable = sum(p.numel() for p in params)
+    print(f"workload={name} trainable={trainable}", file=sys.stderr)
+    print(f"workload={name} ms_per_step={ms:.1f} tokens_per_s={batch * seq / (ms / 1000):.0f} peak_rss_mb={peak_rss_mb()}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workloads", default=",".join(DEFAULT))
+    ap.add_argument("--workload", help="run one workload in this process (what the parent starts each child with)")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    if a.workload:
+        run_here(a.workload, a.steps, a.warmup, a.threads)
+        return
+    for name in a.workloads.split(","):
+        out = subprocess.run([sys.executable, __file__, "--workload", name, "--steps", str(a.steps), "--warmup", str(a.warmup),
+                              "--threads", str(a.threads)], check=True, stdout=subprocess.PIPE, text=True).stdout
+        print([l for l in out.splitlines() if l.startswith("workload=")][-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()
