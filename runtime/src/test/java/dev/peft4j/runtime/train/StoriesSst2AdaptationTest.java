@@ -33,8 +33,8 @@ class StoriesSst2AdaptationTest {
         List<String> overrides = new ArrayList<>(List.of("peft4j.data=" + Path.of(data).toAbsolutePath(), "run.dir=" + dir.resolve("run"),
                 "train.checkpoints=false"));
         if (!full) {
-            // bounded: 4,000 training sentences (125 steps), 300 held-out reviews, one evaluation at the end
-            overrides.addAll(List.of("data.train-limit=4000", "data.eval-limit=300", "train.eval-every=0"));
+            // bounded: 3,000 training sentences (94 steps), 300 held-out reviews, one evaluation at the end
+            overrides.addAll(List.of("data.train-limit=3000", "data.eval-limit=300", "train.eval-every=0"));
         }
         RunResult result;
         try (Peft4j peft4j = Peft4j.builder().build()) {
@@ -44,6 +44,7 @@ class StoriesSst2AdaptationTest {
         double after = result.metrics().get("perplexity");
         System.out.printf(java.util.Locale.ROOT, "stories260K on SST-2 reviews: held-out perplexity %.2f -> %.2f (%.1f%% lower), %.1f s training%n",
                 before, after, 100 * (1 - after / before), result.metrics().get("train_seconds"));
-        assertThat(after).isLessThan(0.85 * before);
+        // measured (bounded): 72.17 -> 23.19, 68% lower; full example: 72.09 -> 17.11. The floor keeps a wide margin.
+        assertThat(after).isLessThan(0.6 * before);
     }
 }
