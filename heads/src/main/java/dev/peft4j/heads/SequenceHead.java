@@ -24,16 +24,28 @@ public final class SequenceHead implements TaskHead {
         this.labelKind = labelKind;
     }
 
+    private Module root;
+
     @Override
     public Map<String, Module> modules() {
         return modules.modules();
+    }
+
+    @Override
+    public void bind(Module root) {
+        this.root = root;
+    }
+
+    /** The module by name at the task model's root once bound (it may have been wrapped), else our own. */
+    private Module module(String name) {
+        return root != null ? root.child(name) : modules.modules().get(name);
     }
 
     /** Logits {@code [batch, numLabels]} (regression: {@code [batch, 1]}). */
     @Override
     public NDArray forward(ModelOutput backboneOutput, ModelInput input, ForwardContext context) {
         NDArray pooled = config.pooling().pool(backboneOutput, input);
-        return modules.classifier.forward(modules.dropout.forward(pooled, context), context);
+        return module("classifier").forward(module("dropout").forward(pooled, context), context);
     }
 
     @Override

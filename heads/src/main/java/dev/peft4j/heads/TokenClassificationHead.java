@@ -21,15 +21,27 @@ public final class TokenClassificationHead implements TaskHead {
         this.config = config;
     }
 
+    private Module root;
+
     @Override
     public Map<String, Module> modules() {
         return modules.modules();
     }
 
+    @Override
+    public void bind(Module root) {
+        this.root = root;
+    }
+
+    /** The module by name at the task model's root once bound (it may have been wrapped), else our own. */
+    private Module module(String name) {
+        return root != null ? root.child(name) : modules.modules().get(name);
+    }
+
     /** Logits {@code [batch, seq, numLabels]}. */
     @Override
     public NDArray forward(ModelOutput backboneOutput, ModelInput input, ForwardContext context) {
-        return modules.classifier.forward(modules.dropout.forward(backboneOutput.lastHiddenState(), context), context);
+        return module("classifier").forward(module("dropout").forward(backboneOutput.lastHiddenState(), context), context);
     }
 
     /** Cross-entropy over all positions whose label is not -100; labels int64 {@code [batch, seq]}. */

@@ -154,6 +154,30 @@ class HeadsTest {
         }
     }
 
+    @Test
+    void aBoundHeadUsesTheModuleFoundByNameAtTheRoot() {
+        TinyBackbone backbone = new TinyBackbone(manager, 10, 4);
+        TaskHead cls = head("sequence-classification", "num-labels = 2, dropout = 0", backbone);
+        dev.peft4j.api.nn.Module root = new dev.peft4j.api.nn.Module(dev.peft4j.api.nn.ModuleType.MODEL) {
+            {
+                cls.modules().forEach(this::addChild);
+            }
+
+            @Override
+            public ai.djl.ndarray.NDList forward(ai.djl.ndarray.NDList inputs, ForwardContext context) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        cls.bind(root);
+        // a method replaces the classifier (as a modules_to_save wrapper would): the head must use the replacement
+        root.replace("classifier", old -> new dev.peft4j.api.nn.Linear(manager, 4, 2, true));
+        try (NDManager step = manager.newSubManager()) {
+            ForwardContext ctx = ForwardContext.inference(step);
+            ModelInput in = new ModelInput(step.create(new long[] {1, 5}, new Shape(1, 2)), step.create(new long[] {1, 1}, new Shape(1, 2)));
+            assertThat(cls.forward(backbone.forward(in, ctx), in, ctx).toFloatArray()).containsExactly(0f, 0f);
+        }
+    }
+
     private static double[] softmax(float[] logits, int row) {
         double max = Math.max(logits[row * 3], Math.max(logits[row * 3 + 1], logits[row * 3 + 2]));
         double[] p = new double[3];

@@ -16,6 +16,13 @@ public interface TaskHead {
     /** The head's modules by local name at the task-model root, in order. */
     Map<String, Module> modules();
 
+    /**
+     * Called by the host once {@link #modules()} sit at the task model's {@code root}. A head should
+     * look its modules up there by name at forward time ({@code root.child("classifier")}), so that a
+     * method that replaces them (PEFT's {@code modules_to_save} wrappers) takes effect.
+     */
+    default void bind(Module root) {}
+
     /** Head output (logits or scores) from the backbone's output. */
     NDArray forward(ModelOutput backboneOutput, ModelInput input, ForwardContext context);
 

@@ -59,6 +59,7 @@ public final class TaskModel {
         } else {
             this.root = new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
         }
+        head.bind(root);
     }
 
     public TransformerModel backbone() {
