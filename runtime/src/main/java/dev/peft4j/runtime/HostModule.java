@@ -9,7 +9,6 @@ import com.google.inject.TypeLiteral;
 import com.google.inject.multibindings.MapBinder;
 import com.google.inject.multibindings.Multibinder;
 import com.typesafe.config.Config;
-import dev.peft4j.api.config.ConfigReader;
 import dev.peft4j.api.spi.AdapterMethodFactory;
 import dev.peft4j.api.spi.ComponentFactory;
 import dev.peft4j.api.spi.DatasetReaderFactory;
@@ -25,7 +24,6 @@ import dev.peft4j.runtime.plugin.ComponentKind;
 import dev.peft4j.runtime.plugin.PluginContexts;
 import dev.peft4j.runtime.plugin.PluginRegistry;
 import dev.peft4j.runtime.plugin.SafetensorsTensorFiles;
-import dev.peft4j.runtime.train.TrainConfig;
 
 /**
  * Wires the host: the plugin registry, every factory by registered name ({@code Map<String,
@@ -53,7 +51,7 @@ public final class HostModule extends AbstractModule {
         sections.addBinding().toInstance(ModelSettings.SECTION);
         sections.addBinding().toInstance(RunSettings.SECTION);
         sections.addBinding().toInstance(PluginSettings.SECTION);
-        sections.addBinding().toInstance(TRAIN);
+        sections.addBinding().toInstance(dev.peft4j.runtime.train.TrainConfig.SECTION);
         sections.addBinding().toInstance(dev.peft4j.runtime.config.DataSettings.SECTION);
 
         bind(TensorFiles.class).to(SafetensorsTensorFiles.class).in(Singleton.class);
@@ -62,26 +60,6 @@ public final class HostModule extends AbstractModule {
         bind(ModelLoader.class).to(HfModelLoader.class);
         bind(ExperimentRunner.class).to(dev.peft4j.runtime.train.TrainingRunner.class);
     }
-
-    /** The trainer's {@code train} section, read (with its range checks) during validation. */
-    static final SettingsSection<TrainConfig> TRAIN = new SettingsSection<>() {
-        @Override
-        public String path() {
-            return "train";
-        }
-
-        @Override
-        public Class<TrainConfig> type() {
-            return TrainConfig.class;
-        }
-
-        @Override
-        public TrainConfig read(ConfigReader reader) {
-            // TrainConfig reads (and strictly checks) every key itself and throws all its problems together
-            reader.allow(reader.config().root().keySet().toArray(String[]::new));
-            return TrainConfig.from(reader.config(), path());
-        }
-    };
 
     private <F extends ComponentFactory<?>> void bindFactories(ComponentKind kind, TypeLiteral<F> type) {
         MapBinder<String, F> map = MapBinder.newMapBinder(binder(), new TypeLiteral<String>() {}, type);

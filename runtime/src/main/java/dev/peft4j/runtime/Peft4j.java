@@ -25,6 +25,7 @@ import dev.peft4j.runtime.plugin.PluginContexts;
 import dev.peft4j.runtime.plugin.PluginDiscovery;
 import dev.peft4j.runtime.plugin.PluginRegistry;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -118,7 +119,8 @@ public final class Peft4j implements AutoCloseable {
     }
 
     private Experiment experiment(ExperimentConfig config) {
-        Optional<Path> dir = pluginDir.isPresent() ? pluginDir : config.pluginDirectory();
+        // a plugins.dir that is not a directory is reported by validation, with its line
+        Optional<Path> dir = pluginDir.isPresent() ? pluginDir : config.pluginDirectory().filter(Files::isDirectory);
         return new Experiment(config, host(dir));
     }
 
@@ -150,7 +152,7 @@ public final class Peft4j implements AutoCloseable {
                 .withFallback(registry.defaults(ComponentKind.ADAPTER_METHOD, method));
         Object config;
         try {
-            config = registration.factory().parseConfig(section);
+            config = PluginClassLoader.withContextLoader(registration.plugin().classLoader(), () -> registration.factory().parseConfig(section));
         } catch (InvalidConfigException e) {
             throw new InvalidConfigException(e.problems().stream().map(p -> p.under("method")).toList());
         }
@@ -160,7 +162,8 @@ public final class Peft4j implements AutoCloseable {
                 registration.plugin());
         @SuppressWarnings("unchecked")
         AdapterMethodFactory<Object> factory = (AdapterMethodFactory<Object>) registration.factory();
-        return factory.apply(root, config, context);
+        Object parsed = config;
+        return PluginClassLoader.withContextLoader(registration.plugin().classLoader(), () -> factory.apply(root, parsed, context));
     }
 
     private static Device deviceOf(Module root) {

@@ -40,6 +40,21 @@ class Peft4jTest {
     }
 
     @Test
+    void guiceBindsEveryFactoryByItsRegisteredName() {
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            Map<String, dev.peft4j.api.spi.AdapterMethodFactory<?>> methods = peft4j.injector()
+                    .getInstance(com.google.inject.Key.get(new com.google.inject.TypeLiteral<Map<String, dev.peft4j.api.spi.AdapterMethodFactory<?>>>() {}));
+            assertThat(methods.keySet()).containsExactlyInAnyOrderElementsOf(
+                    peft4j.registry().names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)).contains("lora", "test-freeze");
+            assertThat(methods.get("lora")).isSameAs(peft4j.registry().adapterMethod("lora"));
+            Map<String, dev.peft4j.api.spi.DatasetReaderFactory<?>> readers = peft4j.injector()
+                    .getInstance(com.google.inject.Key.get(new com.google.inject.TypeLiteral<Map<String, dev.peft4j.api.spi.DatasetReaderFactory<?>>>() {}));
+            assertThat(readers).containsKeys("tsv", "test-lines");
+            assertThat(peft4j.injector().getInstance(ExperimentRunner.class)).isInstanceOf(dev.peft4j.runtime.train.TrainingRunner.class);
+        }
+    }
+
+    @Test
     void adaptingABareModuleWorksForMethodsThatNeedNoModel() {
         try (Peft4j peft4j = Peft4j.builder().build(); NDManager m = NDManager.newBaseManager(); BertModel model = tinyBert(m)) {
             Adaptation freeze = peft4j.adapt(model.module(), "test-freeze", Map.of("keep-trainable", List.of("embeddings.word_embeddings.weight")));
@@ -70,8 +85,10 @@ class Peft4jTest {
                 """.formatted(tmp.resolve("run")));
         try (NDManager m = NDManager.newBaseManager();
                 Peft4j peft4j = Peft4j.builder()
-                        .override(binder -> binder.bind(ModelLoader.class).toInstance(settings -> new ModelLoader.LoadedModel(tinyBert(m),
-                                Optional.empty())))
+                        .override(binder -> {
+                            binder.bind(ModelLoader.class).toInstance(settings -> new ModelLoader.LoadedModel(tinyBert(m), Optional.empty()));
+                            binder.bind(ExperimentRunner.class).to(AdaptOnlyRunner.class); // build the model, do not train
+                        })
                         .build()) {
             RunResult result = peft4j.experiment(config, "method.r=2").run();
             // LoRA r=2 on 2 query linears: 2 x (2 x 16 + 16 x 2); classifier 3 x 16 + 3
@@ -91,6 +108,45 @@ class Peft4jTest {
                     e -> assertThat(e.problems()).extracting(ConfigProblem::toString).containsExactly(
                             file + ":4: train.epochs: is 0, expected an integer in [1, 100000]",
                             file + ":5: train.schedule: is 'cosin', expected one of [constant, linear, cosine] (did you mean 'cosine'?)"));
+        }
+    }
+
+    @Test
+    void pluginCodeRunsWithThePluginsContextClassLoader(@TempDir Path tmp) throws Exception {
+        // a method whose parsed "config" is the context class loader seen inside parseConfig
+        Path plugins = Files.createDirectories(tmp.resolve("plugins"));
+        dev.peft4j.runtime.plugin.JarBuilder.jar(plugins.resolve("ccl.jar"), Map.of("acme/Ccl.java", """
+                package acme;
+                import dev.peft4j.api.spi.*;
+                import java.util.List;
+                public final class Ccl implements Peft4jPlugin {
+                    public int spiVersion() { return SpiVersion.CURRENT; }
+                    public String name() { return "ccl"; }
+                    public List<AdapterMethodFactory<?>> adapterMethods() {
+                        return List.of(new AdapterMethodFactory<Object>() {
+                            public String name() { return "ccl-method"; }
+                            public Object parseConfig(com.typesafe.config.Config c) { return Thread.currentThread().getContextClassLoader(); }
+                            public Adaptation apply(dev.peft4j.api.nn.Module root, Object c, PluginContext ctx) { return null; }
+                        });
+                    }
+                }
+                """), dev.peft4j.runtime.plugin.JarBuilder.services("acme.Ccl"));
+        Path file = Files.writeString(tmp.resolve("e.conf"), "model.source = x\nmethod.name = ccl-method\nplugins.dir = \"" + plugins + "\"\n");
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            Object seen = peft4j.experiment(file).validate().method().config();
+            assertThat(seen).isInstanceOf(dev.peft4j.runtime.plugin.PluginClassLoader.class);
+            assertThat(((dev.peft4j.runtime.plugin.PluginClassLoader) seen).source()).isEqualTo(plugins.resolve("ccl.jar").toString());
+            assertThat(Thread.currentThread().getContextClassLoader()).isNotSameAs(seen);
+        }
+    }
+
+    @Test
+    void aPluginsDirThatIsNotADirectoryIsAConfigProblemWithItsLine(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("p.conf"), "model.source = x\nmethod.name = lora\nplugins.dir = \"" + tmp.resolve("nope") + "\"\n");
+        try (Peft4j peft4j = Peft4j.builder().build()) {
+            assertThatThrownBy(() -> peft4j.experiment(file).validate()).isInstanceOfSatisfying(InvalidConfigException.class,
+                    e -> assertThat(e.problems()).extracting(ConfigProblem::toString)
+                            .containsExactly(file + ":3: plugins.dir: is '" + tmp.resolve("nope") + "', which is not a directory"));
         }
     }
 

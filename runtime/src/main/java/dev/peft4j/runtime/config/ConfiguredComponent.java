@@ -45,22 +45,31 @@ public record ConfiguredComponent(String path, PluginRegistry.Registration<?> re
 
     @SuppressWarnings("unchecked")
     public Adaptation applyMethod(Module root, PluginContext context) {
-        return ((AdapterMethodFactory<Object>) factory(ComponentKind.ADAPTER_METHOD)).apply(root, config, context);
+        AdapterMethodFactory<Object> f = (AdapterMethodFactory<Object>) factory(ComponentKind.ADAPTER_METHOD);
+        return inPlugin(() -> f.apply(root, config, context));
     }
 
     @SuppressWarnings("unchecked")
     public TaskHead createHead(TransformerModel backbone, PluginContext context) {
-        return ((TaskHeadFactory<Object>) factory(ComponentKind.TASK_HEAD)).create(backbone, config, context);
+        TaskHeadFactory<Object> f = (TaskHeadFactory<Object>) factory(ComponentKind.TASK_HEAD);
+        return inPlugin(() -> f.create(backbone, config, context));
     }
 
     @SuppressWarnings("unchecked")
     public Objective createObjective(PluginContext context) {
-        return ((ObjectiveFactory<Object>) factory(ComponentKind.OBJECTIVE)).create(config, context);
+        ObjectiveFactory<Object> f = (ObjectiveFactory<Object>) factory(ComponentKind.OBJECTIVE);
+        return inPlugin(() -> f.create(config, context));
     }
 
     @SuppressWarnings("unchecked")
     public DatasetReader createDatasetReader(PluginContext context) {
-        return ((DatasetReaderFactory<Object>) factory(ComponentKind.DATASET_READER)).create(config, context);
+        DatasetReaderFactory<Object> f = (DatasetReaderFactory<Object>) factory(ComponentKind.DATASET_READER);
+        return inPlugin(() -> f.create(config, context));
+    }
+
+    /** Plugin code runs with the plugin's class loader as the context loader. */
+    private <T> T inPlugin(java.util.function.Supplier<T> action) {
+        return dev.peft4j.runtime.plugin.PluginClassLoader.withContextLoader(registration.plugin().classLoader(), action);
     }
 
     private Object factory(ComponentKind expected) {

@@ -226,7 +226,9 @@ public final class ExperimentValidator {
         }
         Config own = onlyKeysExcept(section, hostKeys).toConfig().withFallback(defaults(spec.kind(), name, merged));
         try {
-            Object config = registration.get().factory().parseConfig(own);
+            PluginRegistry.Registration<?> r = registration.get();
+            Object config = dev.peft4j.runtime.plugin.PluginClassLoader.withContextLoader(r.plugin().classLoader(),
+                    () -> r.factory().parseConfig(own));
             if (config == null) {
                 problems.add(new ConfigProblem(spec.path(), where, spec.kind().label() + " '" + name + "' returned no config (a plugin bug)"));
                 return null;

@@ -72,6 +72,22 @@ public final class PluginClassLoader extends URLClassLoader {
         }
     }
 
+    /**
+     * Runs plugin code with {@code loader} as the thread's context class loader (as Trino does), so
+     * that libraries inside a plugin that look classes or resources up through the context loader
+     * find the plugin's own, not the host's; restores the previous one afterwards.
+     */
+    public static <T> T withContextLoader(ClassLoader loader, java.util.function.Supplier<T> action) {
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(loader);
+        try {
+            return action.get();
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
+    }
+
     static PluginClassLoader forPath(Path path, List<Path> jars, ClassLoader host) {
         List<URL> urls = jars.stream().map(PluginClassLoader::url).toList();
         return new PluginClassLoader(path.toString(), urls, host);

@@ -192,6 +192,7 @@ class ExperimentValidatorTest {
                 file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
                 file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
                 file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,
-                file + ":6: data.test: unknown key; valid keys in data: eval, eval-limit, holdout, labels, train, train-limit");
+                file + ":6: data.test: unknown key; valid keys in data: "
+                        + String.join(", ", new java.util.TreeSet<>(REGISTRY.reference().resolve().getObject("data").keySet())));
     }
 }
