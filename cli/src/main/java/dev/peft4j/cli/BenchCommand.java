@@ -2,6 +2,7 @@ package dev.peft4j.cli;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.peft4j.api.Peft4jException;
@@ -83,8 +84,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "The model (default: all-MiniLM-L6-v2 from Maven Central).")
     String model;
 
-    @Option(names = "--phases", description = "Also print the trainable count and the median forward+backward / optimizer split (ms) on stderr.")
+    @Option(names = "--phases", description = "Also print on stderr the trainable count, the median forward+backward / optimizer split (ms) and the process CPU time per step (mean; less sensitive to a busy machine than wall time).")
     boolean phases;
+
+    @Option(names = "--trace", paramLabel = "FILE",
+            description = "With --workload: record the timed steps with PyTorch's profiler into FILE (Chrome trace JSON).")
+    Path trace;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -181,9 +186,18 @@ final class BenchCommand implements Callable<Integer> {
             long[] nanos = new long[steps];
             long[] forwardBackward = new long[steps];
             long[] optimizer = new long[steps];
+            com.sun.management.OperatingSystemMXBean os =
+                    (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            long cpuStart = 0;
             try (AdamW adam = new AdamW(params, backbone.manager(), 0.9, 0.999, 1e-8, 0.01)) {
                 for (int i = 0; i < warmup + steps; i++) {
                     Engine.getInstance().setRandomSeed(1000 + i);
+                    if (i == warmup) {
+                        cpuStart = os.getProcessCpuTime();
+                    }
+                    if (trace != null && i == warmup) {
+                        JniUtils.startProfile(false, true, false);
+                    }
                     long t0 = System.nanoTime();
                     double loss = Trainer.forwardBackward(task, batches.get(i % batches.size()), 1);
                     long t1 = System.nanoTime();
@@ -200,10 +214,15 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
             }
+            double cpuMs = (os.getProcessCpuTime() - cpuStart) / 1e6 / steps;
+            if (trace != null) {
+                JniUtils.stopProfile(trace.toAbsolutePath().toString());
+            }
             double ms = median(nanos) / 1e6;
             if (phases) {
-                System.err.printf(Locale.ROOT, "workload=%s trainable=%d forward_backward_ms=%.1f optimizer_ms=%.1f%n", w.name(),
-                        params.values().stream().mapToLong(Parameter::size).sum(), median(forwardBackward) / 1e6, median(optimizer) / 1e6);
+                System.err.printf(Locale.ROOT, "workload=%s trainable=%d forward_backward_ms=%.1f optimizer_ms=%.1f cpu_ms_per_step=%.1f%n",
+                        w.name(), params.values().stream().mapToLong(Parameter::size).sum(), median(forwardBackward) / 1e6,
+                        median(optimizer) / 1e6, cpuMs);
             }
             return new Result(w.name(), ms, w.batch() * (double) w.seq() / (ms / 1000.0), peakRssMb());
         }

@@ -187,7 +187,7 @@ public class LoraLinear extends Module {
         if (!spec.dora()) {
             // x [..., in] -> A [..., r] -> B [..., out]; results attach to x's (per-call) manager.
             NDArray lora = b.forward(a.forward(dropout.forward(x, context), context), context);
-            return result.add(lora.mul(scaling));
+            return result.add(spec.scaling() == 1.0 ? lora : lora.mul(scaling)); // alpha = r: skip a [B, S, out] multiply
         }
         return result.add(doraDelta(x, result, spec, a, b, dropout, context));
     }

@@ -22,7 +22,8 @@ public final class BertAttention extends Module {
     @Override
     public NDList forward(NDList inputs, ForwardContext context) {
         NDArray hidden = inputs.get(0);
-        NDArray context0 = child("self").forward(new NDList(hidden, inputs.get(1)), context).get(0);
+        NDList selfInputs = inputs.size() > 1 ? new NDList(hidden, inputs.get(1)) : new NDList(hidden); // mask absent: no padding
+        NDArray context0 = child("self").forward(selfInputs, context).get(0);
         return child("output").forward(new NDList(context0, hidden), context);
     }
 }

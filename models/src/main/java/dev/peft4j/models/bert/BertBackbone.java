@@ -47,8 +47,10 @@ public final class BertBackbone extends Module {
             positionIds = context.manager().arange(0, inputIds.getShape().get(1), 1, DataType.INT64);
         }
         NDArray embedded = child("embeddings").forward(new NDList(inputIds, tokenTypeIds, positionIds), context).get(0);
-        NDArray additiveMask = additiveMask(attentionMask, embedded.getDataType(), context);
-        NDList layerOutputs = child("encoder").forward(new NDList(embedded, additiveMask), context);
+        // No padding anywhere in the batch (fixed-length batches, the longest bucket): no mask at all,
+        // which saves an add over every layer's scores [B, nh, S, S]; HF's SDPA path does the same.
+        NDArray additiveMask = allOnes(attentionMask) ? null : additiveMask(attentionMask, embedded.getDataType(), context);
+        NDList layerOutputs = child("encoder").forward(additiveMask == null ? new NDList(embedded) : new NDList(embedded, additiveMask), context);
         NDArray last = layerOutputs.get(layerOutputs.size() - 1);
         NDArray pooled = hasChild("pooler") ? child("pooler").forward(last, context) : null;
         List<NDArray> hiddenStates = null;
@@ -58,6 +60,13 @@ public final class BertBackbone extends Module {
             hiddenStates.addAll(layerOutputs);
         }
         return new ModelOutput(last, pooled, null, hiddenStates);
+    }
+
+    /** Whether every position of {@code attention_mask [B, S]} is attended (one small reduction). */
+    static boolean allOnes(NDArray attentionMask) {
+        try (NDArray min = attentionMask.min()) {
+            return min.toType(DataType.INT64, false).getLong() == 1L;
+        }
     }
 
     /**

@@ -29,10 +29,11 @@ public final class BertEncoder extends Module {
     public NDList forward(NDList inputs, ForwardContext context) {
         Module layers = child("layer");
         NDArray hidden = inputs.get(0);
-        NDArray mask = inputs.get(1);
+        NDArray mask = inputs.size() > 1 ? inputs.get(1) : null; // absent: no padding
         NDList outputs = new NDList(numLayers);
         for (int i = 0; i < numLayers; i++) {
-            hidden = layers.child(Integer.toString(i)).forward(new NDList(hidden, mask), context).get(0);
+            NDList layerInputs = mask == null ? new NDList(hidden) : new NDList(hidden, mask);
+            hidden = layers.child(Integer.toString(i)).forward(layerInputs, context).get(0);
             outputs.add(hidden);
         }
         return outputs;

@@ -39,18 +39,24 @@ public final class BertSelfAttention extends Module {
         return headDim;
     }
 
+    /**
+     * Inputs: {@code hidden [B, S, H]} and, optionally, the additive mask {@code [B, 1, 1, S]}; without
+     * it (a batch with no padding) every key is attended.
+     */
     @Override
     public NDList forward(NDList inputs, ForwardContext context) {
         NDArray hidden = inputs.get(0);
-        NDArray additiveMask = inputs.get(1);
+        NDArray additiveMask = inputs.size() > 1 ? inputs.get(1) : null;
         long batch = hidden.getShape().get(0);
         long seq = hidden.getShape().get(1);
-        NDArray q = heads(child("query").forward(hidden, context), batch, seq); // [B, nh, S, hd]
+        // q / sqrt(hd) on [B, S, H] rather than the scores [B, nh, S, S] (S / hd times fewer elements);
+        // the scale is a torch-owned constant (DJL scalar-op bug).
+        NDArray query = child("query").forward(hidden, context).mul(context.scalar((float) (1.0 / Math.sqrt(headDim))));
+        NDArray q = heads(query, batch, seq); // [B, nh, S, hd]
         NDArray k = heads(child("key").forward(hidden, context), batch, seq);
         NDArray v = heads(child("value").forward(hidden, context), batch, seq);
-        // scores [B, nh, S, S] = q k^T / sqrt(hd); the scale is a torch-owned constant (DJL scalar-op bug).
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(context.scalar((float) (1.0 / Math.sqrt(headDim))));
-        NDArray probs = scores.add(additiveMask).softmax(-1);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, nh, S, S]
+        NDArray probs = (additiveMask == null ? scores : scores.add(additiveMask)).softmax(-1);
         probs = child("dropout").forward(probs, context);
         NDArray ctx = probs.matMul(v); // [B, nh, S, hd]
         return new NDList(ctx.transpose(0, 2, 1, 3).reshape(batch, seq, (long) numHeads * headDim));

@@ -3,6 +3,7 @@ package dev.peft4j.runtime.train;
 import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.peft4j.api.nn.Parameter;
@@ -72,8 +73,9 @@ public final class AdamW implements AutoCloseable {
         try (NDScope ignored = new NDScope()) {
             double sumSq = 0;
             for (Parameter p : parameters.values()) {
-                NDArray g = p.value().getGradient();
-                sumSq += g.mul(g).sum().getFloat();
+                // one pass per tensor (torch's norm), no squared temporary
+                double n = p.value().getGradient().norm().getFloat();
+                sumSq += n * n;
             }
             double norm = Math.sqrt(sumSq);
             if (maxNorm > 0 && norm > maxNorm && Double.isFinite(norm)) {
@@ -91,25 +93,22 @@ public final class AdamW implements AutoCloseable {
         step++;
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2 = 1 - Math.pow(beta2, step);
-        float stepSize = (float) (lr / bc1);
         float sqrtBc2 = (float) Math.sqrt(bc2);
+        // torch.optim.AdamW:  w *= 1 - lr wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+        //                     w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
+        // DJL's fused native update (one JNI call per tensor, no Java-side temporaries) computes
+        //                     w -= lrbc * m / (sqrt(v) + eps')  with lrbc = lr sqrt(bc2)/bc1,
+        // which is the same update for eps' = eps * sqrt(bc2); it zeroes the gradient afterwards.
+        float lrBiasCorrection = (float) (lr * Math.sqrt(bc2) / bc1);
+        float scaledEpsilon = (float) (epsilon * sqrtBc2);
         try (NDScope ignored = new NDScope()) {
             for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
                 String name = e.getKey();
                 NDArray w = e.getValue().value();
                 NDArray g = w.getGradient();
-                NDArray m = expAvg.get(name);
-                NDArray v = expAvgSq.get(name);
-                // m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2   (in place, not differentiated)
-                m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-                v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
-                if (decays.get(name) && weightDecay > 0) {
-                    w.muli((float) (1 - lr * weightDecay));
-                }
-                // w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
-                NDArray denominator = v.sqrt().divi(sqrtBc2).addi((float) epsilon);
-                w.subi(m.div(denominator).muli(stepSize));
-                g.subi(g); // zero in place: the gradient buffer is shared with the parameter
+                float decay = decays.get(name) ? (float) weightDecay : 0f;
+                w.getNDArrayInternal().adamUpdate(new NDList(w, g, expAvg.get(name), expAvgSq.get(name)), new NDList(w), (float) lr,
+                        lrBiasCorrection, decay, 1f, -1f, (float) beta1, (float) beta2, scaledEpsilon, false, true);
             }
         }
     }

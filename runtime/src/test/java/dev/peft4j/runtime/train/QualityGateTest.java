@@ -46,9 +46,8 @@ class QualityGateTest {
 
     @Test
     void sst2LoraSubsetReachesDevAccuracy085() {
-        // q/v-only LoRA measured 0.829 after 188 steps of 32 (still rising): every linear layer adapts here
-        RunResult r = run("sst2-lora.conf", "method.target-modules=[query,key,value,dense]", "data.train-limit=6000", "train.epochs=1",
-                "train.eval-every=0", "train.checkpoints=false");
+        // measured, 1 epoch: 6,000 sentences 0.829 (q/v LoRA), 0.833 (all linear layers); 16,000 sentences 0.845; so 32,000 here
+        RunResult r = run("sst2-lora.conf", "data.train-limit=32000", "train.epochs=1", "train.eval-every=0", "train.checkpoints=false");
         assertThat(r.metrics().get("accuracy")).isGreaterThanOrEqualTo(0.85);
     }
 
