@@ -9,7 +9,11 @@ import dev.peft4j.models.generation.GenerationConfig;
 import dev.peft4j.models.generation.GenerationResult;
 import dev.peft4j.models.generation.Generator;
 import dev.peft4j.models.tokenizer.HfTextTokenizer;
+import dev.peft4j.lora.LoraModel;
+import dev.peft4j.lora.PeftAdapterConfig;
+import dev.peft4j.runtime.plugin.SafetensorsTensorFiles;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -28,7 +32,8 @@ import picocli.CommandLine.Spec;
  * from an HF model directory. Greedy unless a sampling option is given; an empty prompt starts
  * from BOS alone. Prints the generated text (and first the token ids with {@code --ids}, one line,
  * space separated: the layout of llama2.c golden files). Stops at the config's
- * {@code eos_token_id} and at any {@code --stop-token-id}. Errors (a prompt longer than the context
+ * {@code eos_token_id} and at any {@code --stop-token-id}. {@code --adapter DIR} applies a PEFT LoRA
+ * adapter (merged) first. Errors (a prompt longer than the context
  * window, {@code --max-new-tokens 0}, no BOS for an empty prompt) are {@link Peft4jException}s,
  * reported by {@link Peft4jCli}'s handler with exit code 1.
  */
@@ -65,6 +70,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ids", description = "Also print the generated token ids (first line).")
     boolean printIds;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors, e.g. a run's adapter/) "
+                    + "applied to the model, merged, before generating.")
+    Path adapter;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -72,6 +82,9 @@ final class GenerateCommand implements Callable<Integer> {
         Path directory = options.directory();
         try (TransformerModel lm = Models.load(directory, options.device());
                 HfTextTokenizer tokenizer = HfModelDirectory.open(directory).tokenizer()) {
+            if (adapter != null) {
+                applyAdapter(lm, adapter);
+            }
             Generator generator = new Generator(lm);
             long[] promptIds = promptIds(lm.config(), tokenizer, generator.contextWindow());
             Set<Long> stops = new LinkedHashSet<>(stopTokenIds);
@@ -84,6 +97,20 @@ final class GenerateCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
+    }
+
+    /**
+     * Loads the PEFT LoRA adapter in {@code dir} onto the model (its config picks the modules; names and
+     * shapes are checked first) and merges it into the base weights, so generation runs at the base speed.
+     */
+    static void applyAdapter(TransformerModel lm, Path dir) {
+        if (!Files.isRegularFile(dir.resolve(PeftAdapterConfig.CONFIG_FILE))) {
+            throw new Peft4jException("--adapter " + dir + ": no " + PeftAdapterConfig.CONFIG_FILE
+                    + " there; expected a PEFT LoRA adapter directory (a training run writes one to <run>/adapter)");
+        }
+        String modelType = lm.config().has("model_type") ? lm.config().modelType() : null;
+        LoraModel lora = LoraModel.fromPretrained(lm.module(), modelType, dir, new SafetensorsTensorFiles(), "default");
+        lora.merge();
     }
 
     GenerationConfig generationConfig() {

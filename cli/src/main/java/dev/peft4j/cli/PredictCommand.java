@@ -60,6 +60,10 @@ final class PredictCommand implements Callable<Integer> {
         }
         Gson gson = new Gson();
         try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = EvalCommand.restore(peft4j, runDirectory, false)) {
+            if (setup.kind() == dev.peft4j.runtime.data.TaskKind.CAUSAL_LM) {
+                throw new Peft4jException(runDirectory + " is a causal-lm run, which predicts no labels: use peft4j generate MODEL --adapter "
+                        + runDirectory.resolve("adapter") + " for text, or peft4j eval " + runDirectory + " for held-out perplexity");
+            }
             TokenizedDataset data = TokenizedDataset.encode(examples, setup.tokenizer(), setup.maxLength(), setup.kind(), setup.vocabulary(), false);
             Evaluation e = Evaluator.evaluate(setup.taskModel(), data, batchSize, setup.padId());
             for (int i = 0; i < examples.size(); i++) {

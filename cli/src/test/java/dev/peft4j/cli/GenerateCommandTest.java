@@ -62,4 +62,42 @@ class GenerateCommandTest {
         assertThat(tooLong.exit()).isEqualTo(1);
         assertThat(tooLong.err()).contains("context window is 512");
     }
+
+    @Test
+    void anAdapterChangesTheTextAndMatchesTheUnmergedAdapterInJava(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = stories();
+        Path adapter = tmp.resolve("adapter");
+        dev.peft4j.runtime.plugin.SafetensorsTensorFiles files = new dev.peft4j.runtime.plugin.SafetensorsTensorFiles();
+        try (dev.peft4j.api.model.TransformerModel lm = dev.peft4j.models.Models.load(dir, "cpu")) {
+            dev.peft4j.lora.LoraModel lora = dev.peft4j.lora.LoraModel.create(lm.module(), dev.peft4j.lora.LoraConfig.from(
+                    com.typesafe.config.ConfigFactory.parseString("target-modules = [q_proj, v_proj], r = 4, alpha = 8").withFallback(
+                            com.typesafe.config.ConfigFactory.defaultReference().getConfig("peft4j.methods.lora"))), "llama", 3);
+            // lora_B starts at zero (the identity): give it values so the adapter changes the model
+            lm.manager().getEngine().setRandomSeed(11);
+            lora.trainableParameters().forEach((name, p) -> {
+                if (name.contains("lora_B")) {
+                    p.setValue(lm.manager().randomNormal(0f, 0.5f, p.shape(), ai.djl.ndarray.types.DataType.FLOAT32));
+                }
+            });
+            lora.save(adapter, files);
+        }
+        Run plain = run(dir.toString(), "--max-new-tokens", "30", "--ids", "--device", "cpu");
+        Run adapted = run(dir.toString(), "--max-new-tokens", "30", "--ids", "--device", "cpu", "--adapter", adapter.toString());
+        assertThat(adapted.exit()).as(adapted.err()).isZero();
+        String adaptedIds = adapted.out().lines().findFirst().orElseThrow();
+        assertThat(adaptedIds).isNotEqualTo(plain.out().lines().findFirst().orElseThrow());
+
+        // the CLI merges; the same adapter unmerged in Java gives the same greedy tokens
+        try (dev.peft4j.api.model.TransformerModel lm = dev.peft4j.models.Models.load(dir, "cpu")) {
+            dev.peft4j.lora.LoraModel.fromPretrained(lm.module(), "llama", adapter, files, "default");
+            long[] ids = new dev.peft4j.models.generation.Generator(lm).generate(new long[] {1},
+                    dev.peft4j.models.generation.GenerationConfig.greedy(30).withStopTokenIds(java.util.Set.of(2L))).tokens();
+            assertThat(adaptedIds).isEqualTo(java.util.Arrays.stream(ids).mapToObj(Long::toString)
+                    .collect(java.util.stream.Collectors.joining(" ")));
+        }
+
+        Run missing = run(dir.toString(), "--max-new-tokens", "5", "--adapter", tmp.resolve("nope").toString());
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("--adapter").contains("nope").contains("no adapter_config.json");
+    }
 }

@@ -142,6 +142,30 @@ class Peft4jCliTest {
         assertThat(run("encode", tiny.toString(), "--text", "x", "--batch-size", "0").exitCode()).isEqualTo(2);
     }
 
+    /** Issue 4: r=8 on query and value adds exactly 73,728 trainable parameters to all-MiniLM-L6-v2. */
+    @Test
+    void inspectWithLoraOnMiniLmEndsWithTrainableLine() {
+        Run run = run("inspect", MINILM, "--cache", CACHE, "--device", "cpu", "--method", "lora", "r=8", "alpha=16",
+                "target-modules=[query,value]");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        List<String> lines = run.lines();
+        assertThat(lines.get(lines.size() - 2)).isEqualTo("parameters: " + (22565376 + 73728));
+        assertThat(lines.get(lines.size() - 1)).isEqualTo("trainable: 73728 / total: 22639104 (0.3257%)");
+        assertThat(String.join("\n", lines)).contains("lora_A");
+    }
+
+    @Test
+    void inspectSettingsWithoutMethodIsAUsageError() {
+        assertThat(run("inspect", tiny.toString(), "r=8").exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void inspectWithBadLoraSettingNamesTheKey() {
+        Run run = run("inspect", tiny.toString(), "--method", "lora", "r=0");
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("method.r").contains("is 0");
+    }
+
     @Test
     void inspectMiniLmFromMaven() {
         Run run = run("inspect", MINILM, "--cache", CACHE, "--device", "cpu");

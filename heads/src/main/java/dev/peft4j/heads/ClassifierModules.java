@@ -22,6 +22,10 @@ final class ClassifierModules {
             throw new Peft4jException("head '" + headName + "': num-labels is " + config.numLabels()
                     + "; set head.num-labels, or let the host take it from the data's label vocabulary");
         }
+        if (backbone.isCausalLm() && config.pooling() == Pooling.CLS && !headName.equals("token-classification")) {
+            throw new Peft4jException("head '" + headName + "': pooling = cls reads the first token, which a decoder ("
+                    + backbone.config().source() + ") computes before seeing the rest of the text; use pooling = last (or mean)");
+        }
         NDManager manager = backbone.manager();
         this.dropout = new Dropout(config.dropout());
         // HF: classifier.weight ~ N(0, initializer_range), bias 0; weight [numLabels, hidden]

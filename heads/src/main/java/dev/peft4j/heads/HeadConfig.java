@@ -5,7 +5,7 @@ import dev.peft4j.api.config.ConfigReader;
 
 /**
  * A head's config: {@code num-labels} (0 = take it from the data's label vocabulary; the host fills it
- * in), {@code pooling} (sequence heads: cls, mean, pooler), {@code dropout} before the classifier, and
+ * in), {@code pooling} (sequence heads: cls, mean, pooler, last; decoders: last or mean), {@code dropout} before the classifier, and
  * the classifier's initial weight standard deviation {@code initializer-range} (HF's 0.02).
  */
 public record HeadConfig(int numLabels, Pooling pooling, float dropout, float initializerRange) {

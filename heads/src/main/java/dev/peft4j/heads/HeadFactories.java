@@ -1,6 +1,7 @@
 package dev.peft4j.heads;
 
 import com.typesafe.config.Config;
+import dev.peft4j.api.config.ConfigReader;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.spi.PluginContext;
 import dev.peft4j.api.spi.TaskHead;
@@ -17,7 +18,8 @@ final class HeadFactories {
                 new Sequence("sequence-classification", "pooled [CLS]/mean -> dropout -> classifier, cross-entropy", LabelKind.CLASS_ID),
                 new Sequence("regression", "pooled -> dropout -> one output, mean squared error (STS-B)", LabelKind.VALUE),
                 new Sequence("multi-label", "pooled -> dropout -> classifier, sigmoid + binary cross-entropy per label", LabelKind.MULTI_HOT),
-                new Token());
+                new Token(),
+                new CausalLm());
     }
 
     /** The seed a head initialises from: the run's seed (0 without a context, in tests). */
@@ -76,6 +78,33 @@ final class HeadFactories {
         @Override
         public TaskHead create(TransformerModel backbone, HeadConfig config, PluginContext context) {
             return new TokenClassificationHead(new ClassifierModules(backbone, config, seed(context, name()), name()), config);
+        }
+    }
+
+    /** {@code causal-lm}: no keys of its own (the decoder's {@code lm_head} is the head). */
+    record CausalLmConfig() {}
+
+    static final class CausalLm implements TaskHeadFactory<CausalLmConfig> {
+        @Override
+        public String name() {
+            return "causal-lm";
+        }
+
+        @Override
+        public String description() {
+            return "the decoder's own lm_head logits, next-token cross-entropy (-100 masked), perplexity";
+        }
+
+        @Override
+        public CausalLmConfig parseConfig(Config section) {
+            ConfigReader r = new ConfigReader(section, "").allow("name");
+            r.finish();
+            return new CausalLmConfig();
+        }
+
+        @Override
+        public TaskHead create(TransformerModel backbone, CausalLmConfig config, PluginContext context) {
+            return new CausalLmHead(backbone);
         }
     }
 }

@@ -31,6 +31,39 @@ public final class Losses {
         return logProbs.mul(target).sum().neg().div(count);
     }
 
+    /**
+     * Next-token cross-entropy, HF's causal-LM convention (the same numbers as
+     * {@code dev.peft4j.models.generation.CausalLmLoss}, which {@code heads} cannot depend on): the
+     * logits at position {@code t} predict {@code labels[t + 1]}; labels of -100 (padding, prompt) are
+     * left out of the sum and the count. Gathers the target log-probabilities rather than building a
+     * one-hot {@code [n, vocab]} tensor, so a 32k vocabulary costs no extra memory.
+     *
+     * @param logits {@code [batch, seq, vocab]}
+     * @param labels int64 {@code [batch, seq]}, aligned with the input ids (not shifted)
+     * @return the mean over the counted tokens (0-d); 0 when none is counted
+     */
+    public static NDArray causalLm(NDArray logits, NDArray labels, ForwardContext context) {
+        NDArray[] sumAndCount = causalLmSumAndCount(logits, labels, context);
+        return sumAndCount[0].div(sumAndCount[1].maximum(context.scalar(1f)));
+    }
+
+    /** The summed next-token negative log-likelihood and the number of counted tokens (both 0-d float32). */
+    public static NDArray[] causalLmSumAndCount(NDArray logits, NDArray labels, ForwardContext context) {
+        ai.djl.ndarray.types.Shape ls = logits.getShape();
+        ai.djl.ndarray.types.Shape bs = labels.getShape();
+        if (ls.dimension() != 3 || bs.dimension() != 2 || ls.get(0) != bs.get(0) || ls.get(1) != bs.get(1)) {
+            throw new dev.peft4j.api.Peft4jException("causal-LM loss: logits " + ls + " and labels " + bs
+                    + " do not match; expected [batch, seq, vocab] and [batch, seq]");
+        }
+        NDArray shiftedLogits = logits.get(":, :-1, :");                        // [B, T-1, V]
+        NDArray shiftedLabels = labels.toType(DataType.INT64, false).get(":, 1:"); // [B, T-1], not in the graph
+        NDArray valid = shiftedLabels.gte(0L);                                  // bool, -100 -> false
+        NDArray safe = shiftedLabels.mul(valid.toType(DataType.INT64, false));  // -100 -> 0, weighted out below
+        NDArray picked = shiftedLogits.logSoftmax(-1).gather(safe.expandDims(-1), -1).squeeze(-1); // [B, T-1]
+        NDArray weights = valid.toType(picked.getDataType(), false);
+        return new NDArray[] {picked.mul(weights).sum().neg(), weights.sum().toType(DataType.FLOAT32, false)};
+    }
+
     /** Mean squared error of {@code predictions [n] or [n, 1]} against float targets {@code [n]}. */
     public static NDArray meanSquaredError(NDArray predictions, NDArray targets, ForwardContext context) {
         NDArray p = predictions.getShape().dimension() == 2 ? predictions.reshape(-1) : predictions;

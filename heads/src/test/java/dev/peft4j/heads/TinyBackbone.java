@@ -30,9 +30,16 @@ final class TinyBackbone implements TransformerModel {
     private final NDManager manager;
     private final Root root;
     private final int hidden;
+    private final boolean causal;
 
     TinyBackbone(NDManager manager, int vocab, int hidden) {
+        this(manager, vocab, hidden, false);
+    }
+
+    /** {@code causal}: a decoder stand-in whose logits {@code [B, T, hidden]} are the embeddings themselves. */
+    TinyBackbone(NDManager manager, int vocab, int hidden, boolean causal) {
         this.manager = manager;
+        this.causal = causal;
         this.hidden = hidden;
         this.root = new Root(manager, vocab, hidden);
         float[] w = new float[vocab * hidden];
@@ -64,12 +71,13 @@ final class TinyBackbone implements TransformerModel {
 
     @Override
     public boolean isCausalLm() {
-        return false;
+        return causal;
     }
 
     @Override
     public ModelOutput forward(ModelInput input, ForwardContext context) {
-        return new ModelOutput(root.forward(input.inputIds(), context), null, null, List.of());
+        ai.djl.ndarray.NDArray hidden = root.forward(input.inputIds(), context);
+        return new ModelOutput(hidden, null, causal ? hidden : null, List.of());
     }
 
     @Override

@@ -19,7 +19,7 @@ public record Batch(List<EncodedExample> examples, int seqLength, long padId, Ta
         return examples.size();
     }
 
-    /** Input ids, attention mask and token type ids, each int64 {@code [batch, seqLength]}. */
+    /** Input ids, attention mask and token type ids (none for a causal LM), each int64 {@code [batch, seqLength]}. */
     public ModelInput input(NDManager manager) {
         int b = size();
         long[] ids = new long[b * seqLength];
@@ -40,13 +40,18 @@ public record Batch(List<EncodedExample> examples, int seqLength, long padId, Ta
         Shape shape = new Shape(b, seqLength);
         NDArray idArray = manager.create(ids, shape);
         NDArray maskArray = manager.create(mask, shape);
+        if (kind == TaskKind.CAUSAL_LM) {
+            // decoders have no segments; positions default to 0..T-1, and right padding is masked out
+            return new ModelInput(idArray, maskArray, null, null);
+        }
         NDArray typeArray = anyTypes ? manager.create(types, shape) : manager.zeros(shape, ai.djl.ndarray.types.DataType.INT64);
         return new ModelInput(idArray, maskArray, typeArray, null);
     }
 
     /**
      * Labels for the task: int64 {@code [batch]} class ids, float32 {@code [batch]} values, float32
-     * {@code [batch, numLabels]} multi-hot, or int64 {@code [batch, seqLength]} token labels (-100 on padding).
+     * {@code [batch, numLabels]} multi-hot, or int64 {@code [batch, seqLength]} token labels (-100 on padding; causal
+     * LM: the ids, -100 on prompt and padding, aligned with the input ids).
      */
     public NDArray labels(NDManager manager) {
         int b = size();
@@ -73,7 +78,8 @@ public record Batch(List<EncodedExample> examples, int seqLength, long padId, Ta
                 }
                 return manager.create(y, new Shape(b, k));
             }
-            case TOKEN_CLASSIFICATION: {
+            case TOKEN_CLASSIFICATION:
+            case CAUSAL_LM: {
                 long[] y = new long[b * seqLength];
                 java.util.Arrays.fill(y, TokenizedDataset.IGNORE);
                 for (int i = 0; i < b; i++) {

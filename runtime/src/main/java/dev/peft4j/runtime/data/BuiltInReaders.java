@@ -12,11 +12,17 @@ final class BuiltInReaders {
     private BuiltInReaders() {}
 
     static List<DatasetReaderFactory<?>> all() {
-        return List.of(new Tsv(), new Csv(), new Jsonl(), new Conll(), new WordNet());
+        return List.of(new Tsv(), new Csv(), new Jsonl(), new Conll(), new WordNet(), new Text(), new PromptCompletion());
     }
 
     /** WordNet config: the shared reader keys plus {@code include-words}. */
     record WordNetConfig(ReaderConfig reader, boolean includeWords) {}
+
+    /** Plain-text config: {@code block-size} (0: one document per line). */
+    record TextConfig(int blockSize) {}
+
+    /** Prompt/completion config: the two JSON field names. */
+    record PromptCompletionConfig(ReaderConfig reader, String prompt, String completion) {}
 
     static final class Tsv implements DatasetReaderFactory<ReaderConfig> {
         @Override
@@ -129,6 +135,65 @@ final class BuiltInReaders {
         @Override
         public DatasetReader create(WordNetConfig config, PluginContext context) {
             return new WordNetReader(config.reader(), config.includeWords());
+        }
+    }
+
+    static final class Text implements DatasetReaderFactory<TextConfig> {
+        @Override
+        public String name() {
+            return "text";
+        }
+
+        @Override
+        public String description() {
+            return "plain text for causal LMs: one document per line, or blocks of block-size tokens";
+        }
+
+        @Override
+        public TextConfig parseConfig(Config section) {
+            ConfigReader r = new ConfigReader(section, "").allow("name");
+            int blockSize = r.intValue("block-size", 0, 1 << 20);
+            r.finish();
+            return new TextConfig(blockSize);
+        }
+
+        @Override
+        public DatasetReader create(TextConfig config, PluginContext context) {
+            return new TextReader(new ReaderConfig("", "", "", "", "", 0, -1, false), config.blockSize(),
+                    context == null ? null : context.tokenizer().orElse(null));
+        }
+    }
+
+    static final class PromptCompletion implements DatasetReaderFactory<PromptCompletionConfig> {
+        @Override
+        public String name() {
+            return "prompt-completion";
+        }
+
+        @Override
+        public String description() {
+            return "JSONL prompt/completion pairs for causal LMs; only completion tokens are trained";
+        }
+
+        @Override
+        public PromptCompletionConfig parseConfig(Config section) {
+            ConfigReader r = new ConfigReader(section, "").allow("name");
+            String prompt = r.string("prompt");
+            String completion = r.string("completion");
+            boolean skip = r.bool("skip-bad-rows");
+            if (prompt.isEmpty()) {
+                r.problem("prompt", "is empty, expected the name of the prompt field");
+            }
+            if (completion.isEmpty()) {
+                r.problem("completion", "is empty, expected the name of the completion field");
+            }
+            r.finish();
+            return new PromptCompletionConfig(new ReaderConfig("", "", "", "", "", 0, -1, skip), prompt, completion);
+        }
+
+        @Override
+        public DatasetReader create(PromptCompletionConfig config, PluginContext context) {
+            return new PromptCompletionReader(config.reader(), config.prompt(), config.completion());
         }
     }
 }

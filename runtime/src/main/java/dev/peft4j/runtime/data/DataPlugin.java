@@ -6,7 +6,7 @@ import dev.peft4j.api.spi.SpiVersion;
 import java.util.List;
 
 /**
- * The built-in dataset formats ({@code tsv}, {@code csv}, {@code jsonl}, {@code conll}, {@code wordnet}),
+ * The built-in dataset formats ({@code tsv}, {@code csv}, {@code jsonl}, {@code conll}, {@code wordnet}, and for causal LMs {@code text} and {@code prompt-completion}),
  * registered through ServiceLoader like any third-party plugin. They live in {@code runtime} rather
  * than {@code heads} because they are host services (sources, caching, batching sit beside them) and
  * need no tensors.

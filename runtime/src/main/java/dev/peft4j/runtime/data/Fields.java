@@ -15,6 +15,12 @@ public final class Fields {
     public static final String TOKENS = "tokens";
     /** One tag per word (List of String). */
     public static final String TAGS = "tags";
+    /** Causal LM: the prompt, which is not trained on (String). */
+    public static final String PROMPT = "prompt";
+    /** Causal LM: the completion, the only tokens trained on (String). */
+    public static final String COMPLETION = "completion";
+    /** Causal LM: token ids already made by the reader (a block of a tokenised text; List of Long). */
+    public static final String INPUT_IDS = "input_ids";
 
     private Fields() {}
 }

@@ -72,6 +72,9 @@ public final class TokenizedDataset {
     private static EncodedExample encodeOne(Example e, int index, TextTokenizer tokenizer, int maxLength, TaskKind kind,
             LabelVocabulary vocabulary, boolean requireLabels) {
         String origin = e.origin();
+        if (kind == TaskKind.CAUSAL_LM) {
+            return encodeCausal(e, index, tokenizer, maxLength);
+        }
         if (kind == TaskKind.TOKEN_CLASSIFICATION) {
             List<String> words = stringList(e, Fields.TOKENS, origin);
             Object tagsField = e.fields().get(Fields.TAGS);
@@ -139,6 +142,51 @@ public final class TokenizedDataset {
             }
             default -> throw new IllegalStateException(kind.toString());
         };
+    }
+
+    /**
+     * Causal LM: labels are the ids (the loss shifts them). A pre-tokenised block ({@link Fields#INPUT_IDS})
+     * is taken as is; a prompt/completion pair is tokenised as one text and the leading tokens it shares
+     * with the prompt alone get -100, so only completion tokens are trained; a plain text trains every token.
+     */
+    private static EncodedExample encodeCausal(Example e, int index, TextTokenizer tokenizer, int maxLength) {
+        String origin = e.origin();
+        Object block = e.fields().get(Fields.INPUT_IDS);
+        if (block instanceof List<?> list) {
+            if (list.size() > maxLength) {
+                throw new DataException(origin + ": a block of " + list.size() + " tokens is longer than model.max-length = " + maxLength
+                        + "; set the reader's block-size to at most " + maxLength);
+            }
+            long[] ids = new long[list.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = ((Number) list.get(i)).longValue();
+            }
+            return new EncodedExample(ids, null, -1, 0f, null, ids.clone(), null, 0, index, true);
+        }
+        Object prompt = e.fields().get(Fields.PROMPT);
+        Object completion = e.fields().get(Fields.COMPLETION);
+        if (prompt instanceof String p && completion instanceof String c) {
+            long[] ids = tokenizer.encode(p + c, maxLength).ids();
+            long[] promptIds = tokenizer.encode(p, maxLength).ids();
+            int shared = 0;
+            while (shared < ids.length && shared < promptIds.length && ids[shared] == promptIds[shared]) {
+                shared++;
+            }
+            long[] labels = ids.clone();
+            java.util.Arrays.fill(labels, 0, shared, IGNORE);
+            if (shared >= ids.length) {
+                throw new DataException(origin + ": no completion token is left to train on (the prompt takes " + promptIds.length
+                        + " of model.max-length = " + maxLength + " tokens); raise model.max-length or shorten the prompt");
+            }
+            return new EncodedExample(ids, null, -1, 0f, null, labels, null, 0, index, true);
+        }
+        Object text = e.fields().get(Fields.TEXT);
+        if (!(text instanceof String t)) {
+            throw new DataException(origin + ": no text (a causal LM trains on a text field, a prompt and completion, or token blocks); fields are "
+                    + e.fields().keySet());
+        }
+        long[] ids = tokenizer.encode(t, maxLength).ids();
+        return new EncodedExample(ids, null, -1, 0f, null, ids.clone(), null, 0, index, true);
     }
 
     @SuppressWarnings("unchecked")

@@ -32,6 +32,7 @@ public final class Evaluator {
             case REGRESSION -> "pearson";
             case MULTI_LABEL -> "micro_f1";
             case TOKEN_CLASSIFICATION -> "f1";
+            case CAUSAL_LM -> "perplexity";
         };
     }
 
@@ -54,7 +55,9 @@ public final class Evaluator {
                 ModelInput input = batch.input(step);
                 NDArray logits = model.forward(input, context);
                 if (labelled) {
-                    loss.add(model.head().loss(logits, batch.labels(step), context).getFloat(), batch.size());
+                    // causal LM: the batch loss is a mean over its next-token targets, so weigh by them (perplexity per token)
+                    long weight = kind == TaskKind.CAUSAL_LM ? batch.examples().stream().mapToLong(EncodedExample::targetCount).sum() : batch.size();
+                    loss.add(model.head().loss(logits, batch.labels(step), context).getFloat(), weight);
                 }
                 collect(kind, batch, logits, predictions, scores, data);
             }
@@ -97,6 +100,9 @@ public final class Evaluator {
                     predictions[idx] = on;
                     scores[idx] = p;
                 }
+            }
+            case CAUSAL_LM -> {
+                // nothing per example: the loss is the result
             }
             case TOKEN_CLASSIFICATION -> {
                 float[] l = logits.toFloatArray(); // [b, seq, k]
@@ -199,6 +205,7 @@ public final class Evaluator {
                 m.put("recall", r.micro().recall());
                 r.perType().forEach((type, s) -> m.put("f1_" + type, s.f1()));
             }
+            case CAUSAL_LM -> m.put("perplexity", loss.perplexity());
             default -> throw new IllegalStateException(kind.toString());
         }
         m.put("loss", loss.mean());

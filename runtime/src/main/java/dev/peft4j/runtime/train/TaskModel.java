@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * A backbone with a head, as one module tree named like HF's task models: the backbone under its
  * {@link TransformerModel#baseModelPrefix()} ({@code bert.encoder.layer.0...}) beside the head's
- * modules ({@code classifier.weight}). Adapter methods are applied to {@link #root()}; the trainer
+ * modules ({@code classifier.weight}); a decoder with the causal-LM head is its own tree
+ * ({@code model.layers.0...}, {@code lm_head}). Adapter methods are applied to {@link #root()}; the trainer
  * trains every parameter of the tree marked trainable.
  */
 public final class TaskModel {
@@ -29,6 +30,13 @@ public final class TaskModel {
             head.forEach(this::addChild);
         }
 
+        /** A decoder's tree is already a task model: its children ({@code model}, {@code lm_head}) sit beside the head's. */
+        Root(Module decoder, Map<String, Module> head) {
+            super(ModuleType.MODEL);
+            decoder.children().forEach(this::addChild);
+            head.forEach(this::addChild);
+        }
+
         @Override
         public NDList forward(NDList inputs, ForwardContext context) {
             throw new UnsupportedOperationException("call TaskModel.forward");
@@ -37,12 +45,20 @@ public final class TaskModel {
 
     private final TransformerModel backbone;
     private final TaskHead head;
-    private final Root root;
+    private final Module root;
 
     public TaskModel(TransformerModel backbone, TaskHead head) {
         this.backbone = requireNonNull(backbone, "backbone is null");
         this.head = requireNonNull(head, "head is null");
-        this.root = new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
+        // A decoder's tree is already HF's task model (LlamaForCausalLM: model.layers..., lm_head): a head that
+        // adds no module (causal-lm) uses it as the root, so names (and PEFT keys) are exactly HF's.
+        // A classification head on a decoder sits beside model/lm_head (model.layers..., classifier), as in HF's
+        // LlamaForSequenceClassification; the children are shared, so adapters placed below them act on the decoder.
+        if (backbone.isCausalLm()) {
+            this.root = head.modules().isEmpty() ? backbone.module() : new Root(backbone.module(), head.modules());
+        } else {
+            this.root = new Root(backbone.baseModelPrefix(), backbone.module(), head.modules());
+        }
         head.bind(root);
     }
 

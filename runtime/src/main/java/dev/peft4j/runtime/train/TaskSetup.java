@@ -82,7 +82,7 @@ public final class TaskSetup implements AutoCloseable {
             Optional<List<String>> savedLabels, boolean readTrain, boolean readEval) {
         requireNonNull(experiment, "experiment is null");
         ConfiguredComponent headComponent = experiment.head().orElseThrow(() -> new Peft4jException(experiment.source()
-                + ": training needs a task head: set head.name (sequence-classification, regression, multi-label, token-classification)"));
+                + ": training needs a task head: set head.name (sequence-classification, regression, multi-label, token-classification, causal-lm)"));
         TrainConfig trainConfig = experiment.settings(TrainConfig.class);
         DataSettings data = experiment.settings(DataSettings.class);
         int maxLength = experiment.model().maxLength();
@@ -142,7 +142,7 @@ public final class TaskSetup implements AutoCloseable {
                     head = headConfig.createHead(backbone, headContext);
                 }
             }
-            LabelVocabulary vocabulary = kind == TaskKind.REGRESSION ? null : LabelVocabulary.of(labelNames);
+            LabelVocabulary vocabulary = kind == TaskKind.REGRESSION || kind == TaskKind.CAUSAL_LM ? null : LabelVocabulary.of(labelNames);
             if (vocabulary != null && head.numLabels() > 0 && head.numLabels() != vocabulary.size()) {
                 throw new Peft4jException("head.num-labels is " + head.numLabels() + " but the label vocabulary has " + vocabulary.size()
                         + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
@@ -171,7 +171,8 @@ public final class TaskSetup implements AutoCloseable {
             case VALUE -> TaskKind.REGRESSION;
             case MULTI_HOT -> TaskKind.MULTI_LABEL;
             case TOKEN_CLASS_IDS -> TaskKind.TOKEN_CLASSIFICATION;
-            case NONE -> throw new Peft4jException("head '" + name + "' takes no labels; the trainer trains on labelled data only");
+            // the head predicts its own input: labels are the ids (-100 on prompt and padding)
+            case NONE -> TaskKind.CAUSAL_LM;
         };
     }
 
@@ -180,10 +181,9 @@ public final class TaskSetup implements AutoCloseable {
     }
 
     static List<String> sortedLabels(List<Example> examples, TaskKind kind) {
-        if (examples.isEmpty()) {
-            return List.of();
-        }
-        return LabelVocabulary.fromData(TokenizedDataset.labelsIn(examples, kind)).labels();
+        java.util.Set<String> seen = TokenizedDataset.labelsIn(examples, kind);
+        // no labels at all (a causal LM's text): no vocabulary; a head that needs one reports it
+        return seen.isEmpty() ? List.of() : LabelVocabulary.fromData(seen).labels();
     }
 
     private static List<Example> read(ValidatedExperiment experiment, ConfiguredComponent split, String path, PluginContext context) {

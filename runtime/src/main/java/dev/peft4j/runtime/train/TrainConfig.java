@@ -15,11 +15,12 @@ import dev.peft4j.runtime.config.SettingsSection;
  * @param metric the metric that picks the best checkpoint and drives early stopping; empty = task default
  * @param patience evaluations without improvement before stopping; 0 = never stop early
  * @param loadBest evaluate (and save) the best checkpoint's weights at the end instead of the last
+ * @param evalAtStart evaluate once before the first update (logged as step 0), so a run shows its starting point
  */
 public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, int evalBatchSize, double learningRate,
         double weightDecay, double beta1, double beta2, double epsilon, String schedule, long warmupSteps, double warmupRatio,
         double maxGradNorm, int gradientAccumulation, long evalEvery, long logEvery, String metric, int patience,
-        int bucketBatches, boolean checkpoints, boolean loadBest) {
+        int bucketBatches, boolean checkpoints, boolean loadBest, boolean evalAtStart) {
 
     /** The host's reader of the {@code train} section. */
     public static final SettingsSection<TrainConfig> SECTION = new SettingsSection<>() {
@@ -75,6 +76,7 @@ public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, i
                 r.intValue("patience", 0, 1_000_000),
                 r.intValue("bucket-batches", 1, 1_000_000),
                 r.bool("checkpoints"),
-                r.bool("load-best"));
+                r.bool("load-best"),
+                r.bool("eval-at-start"));
     }
 }

@@ -36,7 +36,7 @@ import java.util.Map;
 public final class Trainer {
     /** What a run ended with. {@code interrupted} is true only for {@link #train(long)} stopping early on request. */
     public record Result(Map<String, Double> metrics, TrainState state, boolean stoppedEarly, boolean interrupted, long totalSteps,
-            double trainSeconds, double evalSeconds) {}
+            double trainSeconds, double evalSeconds, Map<String, Double> initialMetrics) {}
 
     private static final boolean PROFILE = Boolean.getBoolean("peft4j.profile");
 
@@ -99,6 +99,15 @@ public final class Trainer {
                 console.println("resuming from " + checkpointer.path("last") + " at step " + state.step() + " of " + total);
             } else if (Files.exists(log.file())) {
                 log.truncateAfter(-1);
+            }
+            Map<String, Double> initialMetrics = Map.of();
+            if (config.evalAtStart() && eval != null && state.step() == 0) {
+                long e0 = System.nanoTime();
+                initialMetrics = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+                Map<String, Object> line = new LinkedHashMap<>(initialMetrics);
+                line.put("eval_s", (System.nanoTime() - e0) / 1e9);
+                log.append("eval", 0, 0, line);
+                console.println(String.format(java.util.Locale.ROOT, "eval step 0 (before training): %s", format(initialMetrics)));
             }
             Progress progress = new Progress(console, total);
             long step = state.step();
@@ -217,7 +226,7 @@ public final class Trainer {
                     state = new TrainState(step, epoch, batchInEpoch, best, bestStep, bad, elapsed, examples, windowLoss, windowCount);
                     if (step >= stopAfter) {
                         progress.finish();
-                        return new Result(lastEval, state, false, true, total, elapsed, evalSeconds);
+                        return new Result(lastEval, state, false, true, total, elapsed, evalSeconds, initialMetrics);
                     }
                 }
                 epoch++;
@@ -231,7 +240,7 @@ public final class Trainer {
             }
             Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
             writeEvalJson(finalMetrics, metric, best, bestStep, step, trainSeconds);
-            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, evalSeconds);
+            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, evalSeconds, initialMetrics);
         }
     }
 

@@ -102,13 +102,20 @@ public final class TrainingRunner implements ExperimentRunner {
                     experiment.head().map(h -> h.name()).orElse("-"), trainable, total, result.metrics(), metric, timings,
                     readResolved(runDirectory)));
             if (!result.metrics().isEmpty()) {
-                console.printf(Locale.ROOT, "held-out %s: %.4f (%d examples)%n", metric, result.metrics().get(metric), setup.eval().get().size());
+                Double before = result.initialMetrics().get(metric);
+                if (before != null) {
+                    console.printf(Locale.ROOT, "held-out %s: %.4f before training -> %.4f after (%d examples)%n", metric, before,
+                            result.metrics().get(metric), setup.eval().get().size());
+                } else {
+                    console.printf(Locale.ROOT, "held-out %s: %.4f (%d examples)%n", metric, result.metrics().get(metric), setup.eval().get().size());
+                }
             }
             console.println("report: " + report.toAbsolutePath());
             Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
             metrics.put("trainable_parameters", (double) trainable);
             metrics.put("total_parameters", (double) total);
             metrics.put("train_seconds", result.trainSeconds());
+            result.initialMetrics().forEach((k, v) -> metrics.put("initial_" + k, v));
             return new RunResult(runDirectory, metrics);
         } catch (IOException e) {
             throw new Peft4jException("cannot write the run's outputs into " + runDirectory + ": " + e.getMessage(), e);
