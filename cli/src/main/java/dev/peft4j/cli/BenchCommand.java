@@ -19,7 +19,7 @@ import dev.peft4j.runtime.data.Batch;
 import dev.peft4j.runtime.data.EncodedExample;
 import dev.peft4j.runtime.data.TaskKind;
 import dev.peft4j.runtime.plugin.PluginContexts;
-import dev.peft4j.runtime.plugin.SafetensorsTensorFiles;
+import dev.peft4j.models.safetensors.SafetensorsTensorFiles;
 import dev.peft4j.runtime.train.AdamW;
 import dev.peft4j.runtime.train.TaskModel;
 import dev.peft4j.runtime.train.Trainer;

@@ -11,7 +11,7 @@ import dev.peft4j.models.generation.Generator;
 import dev.peft4j.models.tokenizer.HfTextTokenizer;
 import dev.peft4j.lora.LoraModel;
 import dev.peft4j.lora.PeftAdapterConfig;
-import dev.peft4j.runtime.plugin.SafetensorsTensorFiles;
+import dev.peft4j.models.safetensors.SafetensorsTensorFiles;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;

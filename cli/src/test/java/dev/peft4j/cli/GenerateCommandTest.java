@@ -67,7 +67,7 @@ class GenerateCommandTest {
     void anAdapterChangesTheTextAndMatchesTheUnmergedAdapterInJava(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = stories();
         Path adapter = tmp.resolve("adapter");
-        dev.peft4j.runtime.plugin.SafetensorsTensorFiles files = new dev.peft4j.runtime.plugin.SafetensorsTensorFiles();
+        dev.peft4j.models.safetensors.SafetensorsTensorFiles files = new dev.peft4j.models.safetensors.SafetensorsTensorFiles();
         try (dev.peft4j.api.model.TransformerModel lm = dev.peft4j.models.Models.load(dir, "cpu")) {
             dev.peft4j.lora.LoraModel lora = dev.peft4j.lora.LoraModel.create(lm.module(), dev.peft4j.lora.LoraConfig.from(
                     com.typesafe.config.ConfigFactory.parseString("target-modules = [q_proj, v_proj], r = 4, alpha = 8").withFallback(

@@ -23,7 +23,7 @@ import dev.peft4j.runtime.config.SettingsSection;
 import dev.peft4j.runtime.plugin.ComponentKind;
 import dev.peft4j.runtime.plugin.PluginContexts;
 import dev.peft4j.runtime.plugin.PluginRegistry;
-import dev.peft4j.runtime.plugin.SafetensorsTensorFiles;
+import dev.peft4j.models.safetensors.SafetensorsTensorFiles;
 
 /**
  * Wires the host: the plugin registry, every factory by registered name ({@code Map<String,

@@ -1,5 +1,6 @@
 package dev.peft4j.runtime.train;
 
+import dev.peft4j.models.safetensors.SafetensorsTensorFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
