@@ -28,7 +28,7 @@ class GenerateCommandTest {
     }
 
     static Path stories() {
-        String data = System.getProperty("peft4j.data", "");
+        String data = java.util.Optional.of(System.getProperty("peft4j.data", "")).filter(p -> !p.isBlank()).map(p -> java.nio.file.Path.of(System.getProperty("peft4j.root", "")).resolve(p).normalize().toString()).orElse("");
         Path dir = data.isEmpty() ? null : Path.of(data, "tinystories-260k");
         Assumptions.assumeTrue(dir != null && Files.isDirectory(dir), "peft4j.data/tinystories-260k not available");
         return dir;

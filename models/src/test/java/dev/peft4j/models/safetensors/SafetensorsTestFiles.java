@@ -48,7 +48,7 @@ final class SafetensorsTestFiles {
 
     /** The peft4j.data directory, or null when the property is unset or the directory absent. */
     static Path dataDir() {
-        String dir = System.getProperty("peft4j.data", "");
+        String dir = java.util.Optional.of(System.getProperty("peft4j.data", "")).filter(p -> !p.isBlank()).map(p -> java.nio.file.Path.of(System.getProperty("peft4j.root", "")).resolve(p).normalize().toString()).orElse("");
         if (dir.isBlank()) {
             return null;
         }

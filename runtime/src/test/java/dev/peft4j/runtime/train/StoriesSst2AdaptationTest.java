@@ -35,7 +35,7 @@ class StoriesSst2AdaptationTest {
 
     @Test
     void loraOnSst2SentencesLowersHeldOutPerplexity() {
-        String data = System.getProperty("peft4j.data", "");
+        String data = java.util.Optional.of(System.getProperty("peft4j.data", "")).filter(p -> !p.isBlank()).map(p -> java.nio.file.Path.of(System.getProperty("peft4j.root", "")).resolve(p).normalize().toString()).orElse("");
         Assumptions.assumeTrue(!data.isEmpty() && Files.isDirectory(Path.of(data, "tinystories-260k"))
                 && Files.isRegularFile(Path.of(data, "sst2", "train.tsv")), "needs -Dpeft4j.data with tinystories-260k and sst2");
         boolean full = Boolean.getBoolean("peft4j.example.full");
