@@ -27,7 +27,7 @@ public final class Losses {
         NDArray safeIds = ids.mul(valid.toType(DataType.INT64, false)); // -100 -> 0, masked below
         NDArray target = safeIds.oneHot((int) classes).toType(DataType.FLOAT32, false)
                 .mul(valid.toType(DataType.FLOAT32, false).expandDims(-1)); // [n, classes]
-        NDArray count = valid.toType(DataType.FLOAT32, false).sum().maximum(1f); // >= 1, not in the graph
+        NDArray count = valid.toType(DataType.FLOAT32, false).sum().maximum(context.scalar(1f)); // >= 1, not in the graph
         return logProbs.mul(target).sum().neg().div(count);
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
+import dev.peft4j.api.nn.ForwardContext;
 import java.util.List;
 
 /**
@@ -23,7 +24,7 @@ public enum Pooling {
     }
 
     /** {@code [batch, hidden]} from {@code lastHiddenState [batch, seq, hidden]}. */
-    public NDArray pool(ModelOutput output, ModelInput input) {
+    public NDArray pool(ModelOutput output, ModelInput input, ForwardContext context) {
         NDArray hidden = output.lastHiddenState();
         switch (this) {
             case CLS:
@@ -31,16 +32,17 @@ public enum Pooling {
             case MEAN: {
                 // mask [batch, seq, 1] as float, outside the graph; the sum over seq is differentiable in hidden
                 NDArray mask = input.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1);
-                NDArray counts = mask.sum(new int[] {1}).maximum(1f); // [batch, 1]
+                NDArray counts = mask.sum(new int[] {1}).maximum(context.scalar(1f)); // [batch, 1]
                 return hidden.mul(mask).sum(new int[] {1}).div(counts);
             }
             case LAST: {
-                // one-hot [batch, seq, 1] on each row's last real token (mask sum - 1), outside the graph
+                // one-hot [batch, seq, 1] on each row's last real token, outside the graph: the 1-based
+                // position equal to the row's real-token count
                 NDArray mask = input.attentionMask();
                 long seq = mask.getShape().get(1);
-                NDArray last = mask.sum(new int[] {1}).sub(1L).expandDims(1);                       // [batch, 1]
-                NDArray positions = mask.getManager().arange(0, (int) seq, 1, DataType.INT64).expandDims(0); // [1, seq]
-                NDArray pick = positions.eq(last).toType(hidden.getDataType(), false).expandDims(-1);
+                NDArray count = mask.sum(new int[] {1}).expandDims(1);                                   // [batch, 1]
+                NDArray positions = mask.getManager().arange(1, (int) seq + 1, 1, DataType.INT64).expandDims(0); // [1, seq]
+                NDArray pick = positions.eq(count.toType(DataType.INT64, false)).toType(hidden.getDataType(), false).expandDims(-1);
                 return hidden.mul(pick).sum(new int[] {1});
             }
             case POOLER:

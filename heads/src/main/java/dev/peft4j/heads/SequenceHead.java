@@ -44,7 +44,7 @@ public final class SequenceHead implements TaskHead {
     /** Logits {@code [batch, numLabels]} (regression: {@code [batch, 1]}). */
     @Override
     public NDArray forward(ModelOutput backboneOutput, ModelInput input, ForwardContext context) {
-        NDArray pooled = config.pooling().pool(backboneOutput, input);
+        NDArray pooled = config.pooling().pool(backboneOutput, input, context);
         return module("classifier").forward(module("dropout").forward(pooled, context), context);
     }
 

@@ -145,7 +145,7 @@ class CausalLmHeadTest {
             // row 0: 3 real tokens (last id 4); row 1: 1 real token (id 5) then padding
             ModelInput in = new ModelInput(step.create(new long[] {1, 2, 4, 5, 0, 0}, new Shape(2, 3)),
                     step.create(new long[] {1, 1, 1, 1, 0, 0}, new Shape(2, 3)));
-            NDArray pooled = Pooling.LAST.pool(decoder.forward(in, ctx), in);
+            NDArray pooled = Pooling.LAST.pool(decoder.forward(in, ctx), in, ctx);
             assertThat(pooled.getShape()).isEqualTo(new Shape(2, 6));
             float[] p = pooled.toFloatArray();
             for (int h = 0; h < 6; h++) {

@@ -51,7 +51,7 @@ final class MeanPoolClassifierHead implements dev.peft4j.api.spi.TaskHead {
         NDArray hidden = backboneOutput.lastHiddenState();
         NDArray mask = input.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1); // [batch, seq, 1], no gradient
         NDArray summed = hidden.mul(mask).sum(new int[] {1}); // [batch, hidden]
-        NDArray counts = mask.sum(new int[] {1}).maximum(1f); // [batch, 1]; a constant, so the Number form is safe here
+        NDArray counts = mask.sum(new int[] {1}).maximum(context.scalar(1f)); // [batch, 1]; torch-owned constant (DJL bug 1)
         NDArray pooled = summed.div(counts);
         return modules.get("classifier").forward(modules.get("dropout").forward(pooled, context), context);
     }
