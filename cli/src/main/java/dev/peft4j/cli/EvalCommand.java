@@ -15,6 +15,7 @@ import dev.peft4j.runtime.train.TrainingRunner;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,6 +29,10 @@ final class EvalCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "RUN_DIR", description = "A run directory written by peft4j train.")
     Path runDirectory;
 
+    @Parameters(index = "1..*", paramLabel = "KEY=VALUE",
+            description = "Overrides of the run's resolved.conf, e.g. data.eval.path=test.txt to score another split.")
+    List<String> overrides;
+
     @Option(names = "--plugins", paramLabel = "DIR", description = "A directory of plugin jars.")
     Path plugins;
 
@@ -37,11 +42,11 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = restore(peft4j, runDirectory, true)) {
+        try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = restore(peft4j, runDirectory, true, overrides)) {
             if (setup.eval().isEmpty()) {
                 throw new Peft4jException(runDirectory + ": the run has no evaluation split (data.eval.path or data.holdout)");
             }
-            ValidatedExperiment experiment = validated(peft4j, runDirectory);
+            ValidatedExperiment experiment = validated(peft4j, runDirectory, overrides);
             Evaluation e = Evaluator.evaluate(setup.taskModel(), setup.eval().get(), experiment.settings(TrainConfig.class).evalBatchSize(),
                     setup.padId());
             out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(e.metrics()));
@@ -51,15 +56,23 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     static ValidatedExperiment validated(Peft4j peft4j, Path runDirectory) {
+        return validated(peft4j, runDirectory, null);
+    }
+
+    static ValidatedExperiment validated(Peft4j peft4j, Path runDirectory, List<String> overrides) {
         Path resolved = runDirectory.resolve("resolved.conf");
         if (!Files.isRegularFile(resolved)) {
             throw new Peft4jException(runDirectory + " is not a run directory: resolved.conf is missing");
         }
-        return peft4j.experiment(resolved, RunCommands.overrides(null)).validate();
+        return peft4j.experiment(resolved, RunCommands.overrides(overrides)).validate();
     }
 
     static TaskSetup restore(Peft4j peft4j, Path runDirectory, boolean readEval) {
-        ValidatedExperiment experiment = validated(peft4j, runDirectory);
+        return restore(peft4j, runDirectory, readEval, null);
+    }
+
+    static TaskSetup restore(Peft4j peft4j, Path runDirectory, boolean readEval, List<String> overrides) {
+        ValidatedExperiment experiment = validated(peft4j, runDirectory, overrides);
         var injector = peft4j.injector();
         return TrainingRunner.restore(experiment, injector.getInstance(ModelLoader.class), injector.getInstance(PluginContexts.class),
                 injector.getInstance(TensorFiles.class), runDirectory, readEval);

@@ -6,6 +6,7 @@ import dev.peft4j.api.text.TextTokenizer;
 import dev.peft4j.models.Engines;
 import dev.peft4j.models.HfModelDirectory;
 import dev.peft4j.models.Models;
+import dev.peft4j.models.RandomInit;
 import dev.peft4j.models.maven.MavenModelSource;
 import dev.peft4j.models.tokenizer.HfTextTokenizer;
 import dev.peft4j.runtime.config.ModelSettings;
@@ -24,6 +25,9 @@ public final class HfModelLoader implements ModelLoader {
                     + " or maven:GROUP:ARTIFACT:VERSION)");
         }
         TransformerModel model = Models.load(directory, Engines.device(settings.device()));
+        if (settings.randomInit()) {
+            RandomInit.reinitialize(model, settings.initSeed());
+        }
         Path tokenizerFile = directory.resolve(HfModelDirectory.TOKENIZER);
         TextTokenizer tokenizer = Files.isRegularFile(tokenizerFile) ? HfTextTokenizer.open(tokenizerFile) : null;
         return new LoadedModel(model, Optional.ofNullable(tokenizer));

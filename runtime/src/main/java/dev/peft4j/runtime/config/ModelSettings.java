@@ -11,13 +11,29 @@ import java.util.regex.Pattern;
  * @param source an HF model directory or {@code maven:GROUP:ARTIFACT:VERSION}
  * @param device {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
  * @param maxLength the longest token sequence, in [1, 1048576]
+ * @param init {@code pretrained} (the source's weights) or {@code random} (the source's architecture,
+ *     freshly initialised: the from-scratch baseline)
+ * @param initSeed the seed of the random initialisation
  */
-public record ModelSettings(String source, String device, int maxLength) {
+public record ModelSettings(String source, String device, int maxLength, String init, long initSeed) {
+    /** The values of {@code model.init}. */
+    public static final java.util.List<String> INITS = java.util.List.of("pretrained", "random");
+
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|gpu(:\\d+)?");
 
     public ModelSettings {
         requireNonNull(source, "source is null");
         requireNonNull(device, "device is null");
+        requireNonNull(init, "init is null");
+    }
+
+    /** Pretrained weights from {@code source}, seed 42. */
+    public ModelSettings(String source, String device, int maxLength) {
+        this(source, device, maxLength, "pretrained", 42);
+    }
+
+    public boolean randomInit() {
+        return init.equals("random");
     }
 
     /** The {@link SettingsSection} of {@code model}. */
@@ -47,7 +63,9 @@ public record ModelSettings(String source, String device, int maxLength) {
             if (source.startsWith("maven:") && parts != 4 && parts != 5) {
                 r.problem("source", "is '" + source + "', expected maven:GROUP:ARTIFACT:VERSION[:CLASSIFIER] or an HF model directory");
             }
-            return new ModelSettings(source, device, maxLength);
+            String init = r.oneOf("init", INITS);
+            long initSeed = r.longValue("init-seed", Long.MIN_VALUE, Long.MAX_VALUE);
+            return new ModelSettings(source, device, maxLength, init == null ? "pretrained" : init, initSeed);
         }
     };
 }

@@ -125,6 +125,23 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void modelInitIsPretrainedOrRandom() throws Exception {
+        Path file = write("i.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                model.init = scratch
+                """);
+        assertThat(problems(file)).containsExactly(file + ":3: model.init: is 'scratch', expected one of [pretrained, random]");
+        Path ok = write("r.conf", """
+                model { source = "maven:dev.example:model:1.0", init = random, init-seed = 7 }
+                method.name = test-freeze
+                """);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(ok, List.of()));
+        assertThat(v.model()).isEqualTo(new ModelSettings("maven:dev.example:model:1.0", "auto", 128, "random", 7));
+        assertThat(v.model().randomInit()).isTrue();
+    }
+
+    @Test
     void overridesAreTypedAndSayCommandLine() throws Exception {
         Path file = write("exp.conf", VALID);
         ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file,
