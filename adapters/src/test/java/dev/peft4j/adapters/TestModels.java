@@ -91,6 +91,12 @@ final class TestModels {
         }
     }
 
+    /** A method's config section: {@code overrides} over {@code peft4j.methods.<method>} of reference.conf. */
+    static com.typesafe.config.Config section(String method, String overrides) {
+        return com.typesafe.config.ConfigFactory.parseString(overrides)
+                .withFallback(com.typesafe.config.ConfigFactory.defaultReference().getConfig("peft4j.methods." + method));
+    }
+
     static PluginContext context(TransformerModel model) {
         return new PluginContext() {
             @Override

@@ -1,5 +1,6 @@
 package dev.peft4j.lora;
 
+import dev.peft4j.api.spi.AdapterMethodContractTest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;

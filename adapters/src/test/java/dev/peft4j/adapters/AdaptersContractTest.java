@@ -1,0 +1,73 @@
+package dev.peft4j.adapters;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.nn.ForwardContext;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.spi.AdapterMethodContractTest;
+import dev.peft4j.api.spi.Adaptation;
+import dev.peft4j.api.spi.AdapterMethodFactory;
+import dev.peft4j.api.spi.TensorFiles;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * The adapters module's rows of the shared adapter-method contract: full fine-tuning (nothing frozen,
+ * freeze patterns, top layers only) and BitFit, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
+ */
+class AdaptersContractTest extends AdapterMethodContractTest {
+    record MethodRow<C>(String name, AdapterMethodFactory<C> method, String overrides, Predicate<String> trains) implements Row {
+        @Override
+        public Subject newSubject(NDManager manager) {
+            TestModels.Task task = new TestModels.Task(manager, 5);
+            return new Subject() {
+                @Override
+                public Module root() {
+                    return task;
+                }
+
+                @Override
+                public NDArray forward(ForwardContext ctx) {
+                    return task.logits(ctx);
+                }
+
+                @Override
+                public void close() {
+                    task.close();
+                }
+            };
+        }
+
+        @Override
+        public Adaptation apply(Subject subject, long seed) {
+            C config = method.parseConfig(TestModels.section(method.name(), overrides));
+            return method.apply(subject.root(), config, TestModels.context(((TestModels.Task) subject.root()).bert));
+        }
+
+        @Override
+        public boolean isAdapterParameter(String name) {
+            return trains.test(name);
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    @Override
+    protected List<? extends Row> rows() {
+        return List.of(
+                new MethodRow<>("full, nothing frozen", new FullFineTuningMethod(), "", name -> true),
+                new MethodRow<>("full, embeddings and LayerNorm frozen", new FullFineTuningMethod(), "freeze-embeddings = true, freeze = [LayerNorm]",
+                        name -> !name.startsWith("bert.embeddings.") && !name.contains(".LayerNorm.")),
+                new MethodRow<>("full, top layer only", new FullFineTuningMethod(), "trainable-layers = 1",
+                        name -> name.startsWith("bert.encoder.layer.1.") || name.startsWith("bert.pooler.") || name.startsWith("classifier.")),
+                new MethodRow<>("bitfit", new BitFitMethod(), "", name -> name.endsWith(".bias") || name.startsWith("classifier.")));
+    }
+
+    @Override
+    protected TensorFiles tensorFiles() {
+        return TestModels.FILES;
+    }
+}
