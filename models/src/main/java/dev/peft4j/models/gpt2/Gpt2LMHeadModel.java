@@ -2,36 +2,17 @@ package dev.peft4j.models.gpt2;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelConfig;
-import dev.peft4j.api.model.ModelInput;
-import dev.peft4j.api.model.ModelOutput;
-import dev.peft4j.api.model.TransformerModel;
-import dev.peft4j.api.nn.ForwardContext;
-import dev.peft4j.api.nn.Linear;
-import dev.peft4j.api.nn.Module;
-import dev.peft4j.api.nn.ModuleType;
-import dev.peft4j.api.nn.Parameter;
-import dev.peft4j.models.generation.CausalAttention;
-import dev.peft4j.models.generation.KvCache;
-import dev.peft4j.models.generation.TiedLmHead;
+import dev.peft4j.models.generation.CausalLmModel;
 
 /**
  * GPT-2 with HF's {@code GPT2LMHeadModel} tree: {@code transformer} ({@link Gpt2Model}) and
  * {@code lm_head}, tied to {@code transformer.wte.weight} (owning no parameter) unless the config
- * says {@code tie_word_embeddings: false}.
- *
- * <p>{@link #forward}: ids {@code [B, T]}, mask {@code [B, past + T]}, optional position ids
- * (default {@code past .. past + T - 1}); logits {@code [B, T, V]}.
+ * says {@code tie_word_embeddings: false} (see {@link CausalLmModel}).
  */
-public final class Gpt2LMHeadModel implements TransformerModel {
+public final class Gpt2LMHeadModel extends CausalLmModel {
     private final Gpt2Config config;
-    private final NDManager manager;
-    private final Root root;
 
     /** Builds the tree with zero weights (LayerNorm weights one) in a sub-manager of {@code parent}. */
     public Gpt2LMHeadModel(Gpt2Config config, NDManager parent) {
@@ -39,14 +20,9 @@ public final class Gpt2LMHeadModel implements TransformerModel {
     }
 
     private Gpt2LMHeadModel(Gpt2Config config, NDManager manager, boolean owned) {
-        this.config = requireNonNull(config, "config is null");
-        this.manager = manager;
-        try {
-            this.root = new Root(config, manager);
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        super(manager, "transformer", m -> new Gpt2Model(requireNonNull(config, "config is null"), m),
+                config.tieWordEmbeddings() ? "transformer.wte" : null, config.nEmbd(), config.vocabSize());
+        this.config = config;
     }
 
     /** Builds the tree in {@code manager}, which the model takes over: {@link #close()} closes it. */
@@ -57,13 +33,7 @@ public final class Gpt2LMHeadModel implements TransformerModel {
     /** A model with random weights (normal, std 0.02; LayerNorms one and zero) for tests. */
     public static Gpt2LMHeadModel random(Gpt2Config config, NDManager parent, long seed) {
         Gpt2LMHeadModel model = new Gpt2LMHeadModel(config, parent);
-        model.manager.getEngine().setRandomSeed((int) seed);
-        for (var e : model.root.namedParameters().entrySet()) {
-            if (!e.getKey().contains(".ln_")) {
-                Parameter p = e.getValue();
-                p.setValue(model.manager.randomNormal(0f, 0.02f, p.shape(), DataType.FLOAT32));
-            }
-        }
+        model.randomize(seed, name -> name.contains(".ln_"));
         return model;
     }
 
@@ -74,64 +44,5 @@ public final class Gpt2LMHeadModel implements TransformerModel {
     @Override
     public ModelConfig config() {
         return config.raw();
-    }
-
-    @Override
-    public Module module() {
-        return root;
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
-    }
-
-    @Override
-    public String baseModelPrefix() {
-        return "transformer";
-    }
-
-    @Override
-    public boolean isCausalLm() {
-        return true;
-    }
-
-    @Override
-    public ModelOutput forward(ModelInput input, ForwardContext context) {
-        requireNonNull(input, "input is null");
-        requireNonNull(context, "context is null");
-        NDArray ids = input.inputIds();
-        if (ids.getShape().dimension() != 2) {
-            throw new Peft4jException("input ids have shape " + ids.getShape() + ", expected [batch, seq]");
-        }
-        long past = context.attribute(KvCache.KEY).map(KvCache::length).orElse(0L);
-        NDArray positions = input.positionIds() != null ? input.positionIds()
-                : CausalAttention.defaultPositions(ids.getShape().get(0), past, ids.getShape().get(1), context.manager());
-        NDList out = root.forward(new NDList(ids, input.attentionMask(), positions), context);
-        return new ModelOutput(out.get(1), null, out.get(0), out.subNDList(2));
-    }
-
-    @Override
-    public void close() {
-        manager.close();
-    }
-
-    /** The root: {@code transformer} and {@code lm_head}. Inputs (ids, mask, positions); outputs (logits, hidden, hidden states when asked). */
-    static final class Root extends Module {
-        Root(Gpt2Config c, NDManager manager) {
-            super(ModuleType.MODEL);
-            addChild("transformer", new Gpt2Model(c, manager));
-            addChild("lm_head", c.tieWordEmbeddings() ? new TiedLmHead(this, "transformer.wte")
-                    : new Linear(manager, c.nEmbd(), c.vocabSize(), false));
-        }
-
-        @Override
-        public NDList forward(NDList inputs, ForwardContext context) {
-            NDList backbone = child("transformer").forward(inputs, context);
-            NDArray hidden = backbone.get(0);
-            NDList out = new NDList(child("lm_head").forward(hidden, context), hidden);
-            out.addAll(backbone.subNDList(1));
-            return out;
-        }
     }
 }
