@@ -5,6 +5,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +57,51 @@ abstract class AbstractReader implements DatasetReader {
     }
 
     abstract List<Example> read(String name, Reader in, BadRows bad) throws IOException;
+
+    /** What a JSON Lines reader makes of one object: an example, or null after reporting a bad row. */
+    @FunctionalInterface
+    interface JsonRow {
+        Example read(JsonObject object, String origin);
+    }
+
+    /**
+     * JSON Lines: every non-blank line must be a JSON object ({@code expected} says what it should hold,
+     * for the error); each goes to {@code row} with its origin ({@code name:line}). Invalid JSON and
+     * non-objects are bad rows.
+     */
+    static List<Example> readJsonLines(String name, Reader in, BadRows bad, String expected, JsonRow row) throws IOException {
+        List<Example> out = new ArrayList<>();
+        int lineNo = 0;
+        String line;
+        while ((line = readLine(in)) != null) {
+            lineNo++;
+            if (line.isBlank()) {
+                continue;
+            }
+            String origin = name + ":" + lineNo;
+            JsonElement parsed;
+            try {
+                parsed = JsonParser.parseString(line);
+            } catch (JsonParseException e) {
+                bad.bad(origin, "invalid JSON (" + e.getMessage() + ")");
+                continue;
+            }
+            if (!parsed.isJsonObject()) {
+                bad.bad(origin, "expected " + expected + ", got " + abbreviate(line));
+                continue;
+            }
+            Example example = row.read(parsed.getAsJsonObject(), origin);
+            if (example != null) {
+                out.add(example);
+            }
+        }
+        return out;
+    }
+
+    /** At most 60 characters of {@code s}, for error messages. */
+    static String abbreviate(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
+    }
 
     /** Reads one line without its terminator (\n, \r\n); null at end of input. */
     static String readLine(Reader in) throws IOException {

@@ -3,8 +3,6 @@ package dev.peft4j.runtime.data;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.Reader;
 import java.util.ArrayList;
@@ -24,27 +22,7 @@ final class JsonlReader extends AbstractReader {
 
     @Override
     List<Example> read(String name, Reader in, BadRows bad) throws IOException {
-        List<Example> out = new ArrayList<>();
-        int lineNo = 0;
-        String line;
-        while ((line = readLine(in)) != null) {
-            lineNo++;
-            if (line.isBlank()) {
-                continue;
-            }
-            String origin = name + ":" + lineNo;
-            JsonObject o;
-            try {
-                JsonElement e = JsonParser.parseString(line);
-                if (!e.isJsonObject()) {
-                    bad.bad(origin, "expected a JSON object, got " + abbreviate(line));
-                    continue;
-                }
-                o = e.getAsJsonObject();
-            } catch (JsonParseException e) {
-                bad.bad(origin, "invalid JSON (" + e.getMessage() + ")");
-                continue;
-            }
+        return readJsonLines(name, in, bad, "a JSON object", (o, origin) -> {
             Map<String, Object> fields = new LinkedHashMap<>();
             try {
                 if (!config.text().isEmpty()) {
@@ -73,11 +51,10 @@ final class JsonlReader extends AbstractReader {
                 }
             } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
                 bad.bad(origin, e.getMessage());
-                continue;
+                return null;
             }
-            out.add(new Example(fields, origin));
-        }
-        return out;
+            return new Example(fields, origin);
+        });
     }
 
     private static String string(JsonObject o, String key) {
@@ -105,9 +82,5 @@ final class JsonlReader extends AbstractReader {
             out.add(x.getAsString());
         }
         return out;
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() > 60 ? s.substring(0, 57) + "..." : s;
     }
 }

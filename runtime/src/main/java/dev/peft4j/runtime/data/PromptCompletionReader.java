@@ -2,11 +2,8 @@ package dev.peft4j.runtime.data;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.Reader;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -28,42 +25,21 @@ final class PromptCompletionReader extends AbstractReader {
 
     @Override
     List<Example> read(String name, Reader in, BadRows bad) throws IOException {
-        List<Example> out = new ArrayList<>();
-        int lineNo = 0;
-        String line;
-        while ((line = readLine(in)) != null) {
-            lineNo++;
-            if (line.isBlank()) {
-                continue;
-            }
-            String origin = name + ":" + lineNo;
-            JsonObject o;
-            try {
-                JsonElement e = JsonParser.parseString(line);
-                if (!e.isJsonObject()) {
-                    bad.bad(origin, "expected a JSON object with '" + promptField + "' and '" + completionField + "'");
-                    continue;
-                }
-                o = e.getAsJsonObject();
-            } catch (JsonParseException e) {
-                bad.bad(origin, "invalid JSON (" + e.getMessage() + ")");
-                continue;
-            }
+        return readJsonLines(name, in, bad, "a JSON object with '" + promptField + "' and '" + completionField + "'", (o, origin) -> {
             String prompt = string(o, promptField);
             String completion = string(o, completionField);
             if (prompt == null || completion == null) {
                 String missing = prompt == null ? promptField : completionField;
                 bad.bad(origin, "field '" + missing + "' is " + (o.has(missing) ? o.get(missing) : "missing")
                         + ", expected a string; fields are " + o.keySet());
-                continue;
+                return null;
             }
             if (completion.isEmpty()) {
                 bad.bad(origin, "field '" + completionField + "' is empty: nothing to train on");
-                continue;
+                return null;
             }
-            out.add(new Example(Map.of(Fields.PROMPT, prompt, Fields.COMPLETION, completion), origin));
-        }
-        return out;
+            return new Example(Map.of(Fields.PROMPT, prompt, Fields.COMPLETION, completion), origin);
+        });
     }
 
     /** The field as a string, or null when it is missing or not a string. */
