@@ -7,6 +7,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.nn.Dropout;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.nn.ModuleType;
 import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.AdapterMethodFactory;
 import dev.peft4j.api.spi.Peft4jPlugin;
@@ -84,6 +87,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "The model (default: all-MiniLM-L6-v2 from Maven Central).")
     String model;
 
+    @Option(names = "--dropout", defaultValue = "-1", paramLabel = "P",
+            description = "Dropout rate of every model dropout (hidden, attention, embeddings) and of the head; default: the model's config (0.1 for all-MiniLM-L6-v2) and the head's default (0.1).")
+    double dropout;
+
     @Option(names = "--phases", description = "Also print on stderr the trainable count, the median forward+backward / optimizer split (ms) and the process CPU time per step (mean; less sensitive to a busy machine than wall time).")
     boolean phases;
 
@@ -119,6 +126,9 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0 || threads < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--steps and --threads must be positive and --warmup >= 0");
         }
+        if (dropout != -1 && !(dropout >= 0 && dropout < 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--dropout is " + dropout + ", expected a rate in [0, 1)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (workload != null) {
             out.println(runHere(Workload.parse(workload)).line());
@@ -149,6 +159,9 @@ final class BenchCommand implements Callable<Integer> {
         if (phases) {
             command.add("--phases");
         }
+        if (dropout >= 0) {
+            command.addAll(List.of("--dropout", Double.toString(dropout)));
+        }
         Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String result = null;
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -173,7 +186,11 @@ final class BenchCommand implements Callable<Integer> {
         try (TransformerModel backbone = ModelSources.load(model, Device.cpu())) {
             PluginContext context = new PluginContexts(new SafetensorsTensorFiles()).create(backbone, null, Device.cpu(), null, 42);
             TaskHeadFactory<?> headFactory = find(p -> p.taskHeads(), "sequence-classification");
-            TaskHead head = createHead(headFactory, backbone, ConfigFactory.parseString("num-labels = 2"), context);
+            if (dropout >= 0) {
+                setDropout(backbone.module(), (float) dropout);
+            }
+            String headConfig = "num-labels = 2" + (dropout >= 0 ? ", dropout = " + dropout : "");
+            TaskHead head = createHead(headFactory, backbone, ConfigFactory.parseString(headConfig), context);
             TaskModel task = new TaskModel(backbone, head);
             String method = w.method().equals("lora") ? "lora" : "full";
             Config methodConfig = w.method().equals("lora")
@@ -226,6 +243,14 @@ final class BenchCommand implements Callable<Integer> {
             }
             return new Result(w.name(), ms, w.batch() * (double) w.seq() / (ms / 1000.0), peakRssMb());
         }
+    }
+
+    /** Replaces every dropout module of the tree by one of rate {@code rate} (modules look their children up by name). */
+    static int setDropout(Module root, float rate) {
+        List<String> paths = root.namedModules().entrySet().stream().filter(e -> e.getValue().type().equals(ModuleType.DROPOUT))
+                .map(Map.Entry::getKey).toList();
+        paths.forEach(path -> root.replace(path, old -> new Dropout(rate)));
+        return paths.size();
     }
 
     /** A few fixed batches of random ids ([CLS] random... [SEP]) of exactly {@code w.seq()} tokens, random 0/1 labels. */

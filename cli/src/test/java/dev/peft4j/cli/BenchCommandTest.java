@@ -42,4 +42,24 @@ class BenchCommandTest {
                 .isEqualTo("workload=lora-16x64 ms_per_step=251.0 tokens_per_s=4079 peak_rss_mb=812");
         assertThat(BenchCommand.peakRssMb()).isGreaterThan(0); // Linux: VmHWM of this JVM
     }
+
+    @Test
+    void dropoutOptionReplacesEveryModelDropout() {
+        dev.peft4j.models.Engines.pytorch();
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
+                dev.peft4j.models.bert.BertModel bert = dev.peft4j.models.bert.BertModel.random(
+                        dev.peft4j.models.bert.BertConfig.of(30, 8, 2, 2, 16, 16), m, 1)) {
+            // embeddings + per layer: attention probabilities, attention output, layer output
+            assertThat(BenchCommand.setDropout(bert.module(), 0f)).isEqualTo(1 + 3 * 2);
+            assertThat(bert.module().namedModules().values()).filteredOn(x -> x instanceof dev.peft4j.api.nn.Dropout)
+                    .hasSize(7).allMatch(x -> ((dev.peft4j.api.nn.Dropout) x).rate() == 0f);
+            ai.djl.ndarray.NDArray ids = m.create(new long[] {2, 5, 7, 3}, new ai.djl.ndarray.types.Shape(1, 4));
+            ai.djl.ndarray.NDArray mask = m.ones(new ai.djl.ndarray.types.Shape(1, 4), ai.djl.ndarray.types.DataType.INT64);
+            dev.peft4j.api.model.ModelInput input = new dev.peft4j.api.model.ModelInput(ids, mask, null, null);
+            // rate 0: training mode gives the inference output
+            float[] train = bert.forward(input, dev.peft4j.api.nn.ForwardContext.training(m)).lastHiddenState().toFloatArray();
+            float[] infer = bert.forward(input, dev.peft4j.api.nn.ForwardContext.inference(m)).lastHiddenState().toFloatArray();
+            assertThat(train).containsExactly(infer);
+        }
+    }
 }
