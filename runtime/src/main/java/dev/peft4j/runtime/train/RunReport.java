@@ -140,11 +140,11 @@ public final class RunReport {
             double y = top + plotH - plotH * (double) i / 4;
             s.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", left, w - right, y, y));
             s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">%s</text>", left - 4, y + 3,
-                    tick(fy)));
+                    tick(fy, minY, maxY)));
             double fx = minX + (maxX - minX) * i / 4;
             double x = left + plotW * (double) i / 4;
             s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">%s</text>", x,
-                    h - bottom + 14, tick(fx)));
+                    h - bottom + 14, Long.toString(Math.round(fx)))); // steps are whole numbers
         }
         s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
         s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">step</text>",
@@ -180,12 +180,18 @@ public final class RunReport {
         return "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"1.6\" points=\"" + p.toString().trim() + "\"/>" + marker;
     }
 
-    private static String tick(double v) {
-        double a = Math.abs(v);
-        if (a != 0 && (a < 1e-3 || a >= 1e5)) {
-            return String.format(Locale.ROOT, "%.1e", v);
+    /**
+     * One y tick, formatted alike for the whole axis [min, max]: scientific when the axis is tiny or huge
+     * (learning rates), else fixed with enough decimals to tell ticks a quarter of the span apart.
+     */
+    static String tick(double v, double min, double max) {
+        double largest = Math.max(Math.abs(min), Math.abs(max));
+        if (largest != 0 && (largest < 1e-2 || largest >= 1e5)) {
+            return String.format(Locale.ROOT, "%.2e", v);
         }
-        return a >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.3g", v);
+        double step = (max - min) / 4;
+        int decimals = step > 0 ? Math.max(0, Math.min(6, (int) Math.ceil(-Math.log10(step)) + 1)) : 3;
+        return String.format(Locale.ROOT, "%." + decimals + "f", v);
     }
 
     private static String fmt(Double v) {
