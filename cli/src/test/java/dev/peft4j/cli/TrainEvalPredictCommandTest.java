@@ -74,6 +74,18 @@ class TrainEvalPredictCommandTest {
         assertThat(JsonParser.parseString(evalJson).getAsJsonObject().getAsJsonObject("metrics").get("accuracy"))
                 .isEqualTo(metrics.get("accuracy"));
 
+        // an override scores another split: the same sentences with every label flipped give exactly 1 - accuracy
+        Path flipped = dir.resolve("flipped.tsv");
+        Files.write(flipped, Files.readAllLines(eval).stream()
+                .map(l -> l.endsWith("\tpos") ? l.replace("\tpos", "\tneg") : l.replace("\tneg", "\tpos")).toList());
+        Result other = run("eval", runDir.toString(), "data.eval.path=\"" + flipped + "\"");
+        assertThat(other.code()).as(other.err()).isZero();
+        assertThat(JsonParser.parseString(other.out().strip()).getAsJsonObject().get("accuracy").getAsDouble())
+                .isCloseTo(1 - metrics.get("accuracy").getAsDouble(), org.assertj.core.api.Assertions.within(1e-9));
+        Result badKey = run("eval", runDir.toString(), "data.eval.pth=x");
+        assertThat(badKey.code()).isNotZero();
+        assertThat(badKey.err()).contains("data.eval.pth").contains("unknown key");
+
         Path input = dir.resolve("in.txt");
         Files.writeString(input, "good great fine the movie\n{\"text\": \"bad poor awful\"}\n");
         Result predicted = run("predict", runDir.toString(), "--input", input.toString());
