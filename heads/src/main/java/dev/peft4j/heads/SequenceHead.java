@@ -4,41 +4,18 @@ import ai.djl.ndarray.NDArray;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.nn.ForwardContext;
-import dev.peft4j.api.nn.Module;
-import dev.peft4j.api.spi.TaskHead;
-import java.util.Map;
 
 /**
  * One prediction per sequence: pool ([CLS] state, masked mean, or the backbone's pooler), dropout, then
  * {@code classifier}. The loss depends on the task: cross-entropy over classes, MSE for regression
  * (one output), or sigmoid + binary cross-entropy per label (multi-label).
  */
-public final class SequenceHead implements TaskHead {
-    private final ClassifierModules modules;
-    private final HeadConfig config;
+public final class SequenceHead extends ClassifierHead {
     private final LabelKind labelKind;
 
     SequenceHead(ClassifierModules modules, HeadConfig config, LabelKind labelKind) {
-        this.modules = modules;
-        this.config = config;
+        super(modules, config);
         this.labelKind = labelKind;
-    }
-
-    private Module root;
-
-    @Override
-    public Map<String, Module> modules() {
-        return modules.modules();
-    }
-
-    @Override
-    public void bind(Module root) {
-        this.root = root;
-    }
-
-    /** The module by name at the task model's root once bound (it may have been wrapped), else our own. */
-    private Module module(String name) {
-        return root != null ? root.child(name) : modules.modules().get(name);
     }
 
     /** Logits {@code [batch, numLabels]} (regression: {@code [batch, 1]}). */
@@ -60,10 +37,5 @@ public final class SequenceHead implements TaskHead {
     @Override
     public LabelKind labelKind() {
         return labelKind;
-    }
-
-    @Override
-    public int numLabels() {
-        return config.numLabels();
     }
 }

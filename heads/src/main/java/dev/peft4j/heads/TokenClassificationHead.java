@@ -4,38 +4,14 @@ import ai.djl.ndarray.NDArray;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.nn.ForwardContext;
-import dev.peft4j.api.nn.Module;
-import dev.peft4j.api.spi.TaskHead;
-import java.util.Map;
 
 /**
  * One prediction per token (NER, IOB2 tags): dropout and {@code classifier} on every hidden state.
  * Word labels sit on each word's first sub-token; every other position is -100 and ignored by the loss.
  */
-public final class TokenClassificationHead implements TaskHead {
-    private final ClassifierModules modules;
-    private final HeadConfig config;
-
+public final class TokenClassificationHead extends ClassifierHead {
     TokenClassificationHead(ClassifierModules modules, HeadConfig config) {
-        this.modules = modules;
-        this.config = config;
-    }
-
-    private Module root;
-
-    @Override
-    public Map<String, Module> modules() {
-        return modules.modules();
-    }
-
-    @Override
-    public void bind(Module root) {
-        this.root = root;
-    }
-
-    /** The module by name at the task model's root once bound (it may have been wrapped), else our own. */
-    private Module module(String name) {
-        return root != null ? root.child(name) : modules.modules().get(name);
+        super(modules, config);
     }
 
     /** Logits {@code [batch, seq, numLabels]}. */
@@ -54,10 +30,5 @@ public final class TokenClassificationHead implements TaskHead {
     @Override
     public LabelKind labelKind() {
         return LabelKind.TOKEN_CLASS_IDS;
-    }
-
-    @Override
-    public int numLabels() {
-        return config.numLabels();
     }
 }
