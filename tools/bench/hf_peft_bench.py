@@ -9,7 +9,10 @@ PEFT's SEQ_CLS modules_to_save) or full fine-tuning. One step: forward, cross-en
 grad-norm clipping at 1.0, AdamW (lr 1e-4, weight decay 0.01), zero grads. The median step time after
 the warm-up; every workload runs in a fresh process, so VmHWM is that workload's peak RSS.
 
-  /work/pyenv/bin/python tools/bench/hf_peft_bench.py [--workloads lora-16x64,full-32x128] [--steps 20] [--warmup 3] [--threads 2]
+  python tools/bench/hf_peft_bench.py [--workloads lora-16x64,full-32x128] [--steps 20] [--warmup 3] [--threads 2] [--dropout P]
+
+--dropout P sets hidden_dropout_prob, attention_probs_dropout_prob and classifier_dropout to P (as
+`peft4j bench --dropout P`); the default keeps BertConfig's 0.1.
 
 Prints `workload=NAME ms_per_step=X tokens_per_s=Y peak_rss_mb=Z`, one line per workload.
 """
@@ -31,7 +34,7 @@ def peak_rss_mb():
     return -1
 
 
-def run_here(name, steps, warmup, threads):
+def run_here(name, steps, warmup, threads, dropout):
     import torch
     try:  # some peft versions touch torch.distributed.tensor without importing it
         import torch.distributed.tensor  # noqa: F401
@@ -47,6 +50,8 @@ def run_here(name, steps, warmup, threads):
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                         intermediate_size=1536, max_position_embeddings=512, num_labels=2)
+    if dropout is not None:
+        config.hidden_dropout_prob = config.attention_probs_dropout_prob = config.classifier_dropout = dropout
     model = BertForSequenceClassification(config)
     if method == "lora":
         from peft import LoraConfig, TaskType, get_peft_model
@@ -88,13 +93,14 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dropout", type=float, default=None)
     a = ap.parse_args()
     if a.workload:
-        run_here(a.workload, a.steps, a.warmup, a.threads)
+        run_here(a.workload, a.steps, a.warmup, a.threads, a.dropout)
         return
     for name in a.workloads.split(","):
         out = subprocess.run([sys.executable, __file__, "--workload", name, "--steps", str(a.steps), "--warmup", str(a.warmup),
-                              "--threads", str(a.threads)], check=True, stdout=subprocess.PIPE, text=True).stdout
+                              "--threads", str(a.threads)] + ([] if a.dropout is None else ["--dropout", str(a.dropout)]), check=True, stdout=subprocess.PIPE, text=True).stdout
         print([l for l in out.splitlines() if l.startswith("workload=")][-1], flush=True)
 
 
