@@ -17,9 +17,11 @@ import java.util.SplittableRandom;
 
 /**
  * Replaces every weight of a model with a fresh random initialisation, as HF's
- * {@code PreTrainedModel._init_weights} does for BERT, Llama and GPT-2: linear and embedding weights
+ * {@code BertPreTrainedModel._init_weights} does: linear and embedding weights
  * {@code N(0, initializer_range)} (0.02 when the config has none), biases 0, LayerNorm and RMSNorm
- * weights 1, and the {@code pad_token_id} row of the word embeddings 0 (BERT's {@code padding_idx}).
+ * weights 1, and the {@code pad_token_id} row of BERT's {@code word_embeddings} 0 (its {@code padding_idx}).
+ * Decoders get the same rule; HF's decoder-specific refinements (GPT-2's residual projections scaled
+ * by {@code 1/sqrt(2 n_layer)}, Llama's zeroed padding row of {@code embed_tokens}) are not applied.
  * The architecture, the shapes and the parameter names stay; only values change. This is the
  * "same architecture trained from scratch" baseline that shows what pretraining contributes.
  */
