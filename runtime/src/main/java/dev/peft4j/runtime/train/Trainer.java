@@ -11,6 +11,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.runtime.Interruption;
 import dev.peft4j.runtime.data.Batch;
 import dev.peft4j.runtime.data.Batcher;
 import dev.peft4j.runtime.data.TokenizedDataset;
@@ -34,7 +35,11 @@ import java.util.Map;
  * was never stopped.
  */
 public final class Trainer {
-    /** What a run ended with. {@code interrupted} is true only for {@link #train(long)} stopping early on request. */
+    /**
+     * What a run ended with. {@code interrupted} is true when the run stopped before its end without a final evaluation:
+     * {@link #train(long)} reaching its step, or a stop requested through {@link Interruption} (then the last checkpoint
+     * holds the last completed step, when checkpoints are on).
+     */
     public record Result(Map<String, Double> metrics, TrainState state, boolean stoppedEarly, boolean interrupted, long totalSteps,
             double trainSeconds, double evalSeconds, Map<String, Double> initialMetrics) {}
 
@@ -103,7 +108,7 @@ public final class Trainer {
             Map<String, Double> initialMetrics = Map.of();
             if (config.evalAtStart() && eval != null && state.step() == 0) {
                 long e0 = System.nanoTime();
-                initialMetrics = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+                initialMetrics = Interruption.deferring(() -> Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics());
                 Map<String, Object> line = new LinkedHashMap<>(initialMetrics);
                 line.put("eval_s", (System.nanoTime() - e0) / 1e9);
                 log.append("eval", 0, 0, line);
@@ -131,11 +136,19 @@ public final class Trainer {
             while (epoch < config.epochs() && step < total) {
                 List<Batch> batches = batcher.trainingEpoch(config.seed(), epoch);
                 while (batchInEpoch < batches.size() && step < total) {
+                    if (Interruption.requested()) {
+                        return stopOnRequest(params, adam, progress, state, total, evalSeconds, initialMetrics, lastEval);
+                    }
                     int end = Math.min(batchInEpoch + accumulation, batches.size());
                     int micro = end - batchInEpoch;
                     double lossSum = 0;
                     long t0 = System.nanoTime();
                     for (int j = batchInEpoch; j < end; j++) {
+                        if (j > batchInEpoch && Interruption.requested()) {
+                            // abandon the half-accumulated update: the checkpoint holds the last complete step
+                            adam.zeroGradients();
+                            return stopOnRequest(params, adam, progress, state, total, evalSeconds, initialMetrics, lastEval);
+                        }
                         long position = (long) epoch * batchesPerEpoch + j;
                         engine.setRandomSeed((int) (config.seed() * 1_000_003L + position));
                         double loss = microStep(batches.get(j), micro);
@@ -187,7 +200,8 @@ public final class Trainer {
                         int nextBatch = epochEnd ? 0 : batchInEpoch;
                         if (eval != null) {
                             long e0 = System.nanoTime();
-                            lastEval = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+                            // a stop requested now lets this evaluation finish, so the step and its checkpoint are complete
+                            lastEval = Interruption.deferring(() -> Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics());
                             double took = (System.nanoTime() - e0) / 1e9;
                             evalSeconds += took;
                             Map<String, Object> line = new LinkedHashMap<>(lastEval);
@@ -238,10 +252,31 @@ public final class Trainer {
                 restore("best", params);
                 console.println("loaded the best checkpoint (step " + bestStep + ", " + metric + " = " + best + ")");
             }
-            Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+            Map<String, Double> finalMetrics = eval == null ? Map.of()
+                    : Interruption.deferring(() -> Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics());
             writeEvalJson(finalMetrics, metric, best, bestStep, step, trainSeconds);
             return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, evalSeconds, initialMetrics);
         }
+    }
+
+    /**
+     * Ends the run at a stop request ({@link Interruption}), between optimizer steps: saves the last checkpoint at the
+     * last completed step (so that running the same command again resumes exactly there) and returns an interrupted result.
+     */
+    private Result stopOnRequest(Map<String, Parameter> params, AdamW adam, Progress progress, TrainState state, long total, double evalSeconds,
+            Map<String, Double> initialMetrics, Map<String, Double> lastEval) {
+        progress.finish();
+        String where;
+        if (config.checkpoints() && state.step() > 0) {
+            checkpointer.save("last", values(params), adam.state(), state);
+            where = "checkpoint saved at step " + state.step() + " in " + checkpointer.path("last");
+        } else if (checkpointer.exists("last")) {
+            where = "nothing new saved; the last checkpoint in " + checkpointer.path("last") + " is kept";
+        } else {
+            where = config.checkpoints() ? "no step was completed, nothing to save" : "train.checkpoints = false: nothing saved";
+        }
+        console.println("stopping on SIG" + Interruption.signal().orElse("?") + " after step " + state.step() + " of " + total + ": " + where);
+        return new Result(lastEval, state, false, true, total, state.elapsedSeconds(), evalSeconds, initialMetrics);
     }
 
     private double microStep(Batch batch, int microBatches) {
