@@ -41,7 +41,9 @@ public final class Peft4jCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        StopSignals.install(System.err);
+        if (!"false".equals(System.getProperty("peft4j.stop-signals"))) { // false: the JVM's own handling, to measure issue #16
+            StopSignals.install(System.err);
+        }
         int code = commandLine().execute(args);
         // a stop request honoured by a command that then ended normally still exits as interrupted
         System.exit(code == 0 && Interruption.requested() ? Interruption.exitCode() : code);
