@@ -27,7 +27,11 @@ BertModel.forward's parameter is now called cache). Its expected output is there
 prefix path would call the model: BertModel(input_ids, attention_mask=cat(ones(P), mask), cache=<the prefix as a
 DynamicCache>), with the prefix from PeftModel.get_prompt. The adapter files are still PEFT's own save_pretrained.
 
-Usage: make_peft_fixtures.py [--out DIR]
+With --stories DIR (the HF stories260K directory, ../shared/data/tinystories-260k), also
+  cli/src/test/resources/prompt-fixtures/stories-prefix/   PREFIX_TUNING P=10 on stories260K (3,200 trainable),
+                           expected.safetensors: greedy_ids, 20 new tokens after BOS (stopping at eos 2), by PEFT forward
+
+Usage: make_peft_fixtures.py [--out DIR] [--stories DIR]
 """
 import json
 import os
@@ -104,6 +108,28 @@ def bert_prefix_expected(peft_model, base):
     return base(input_ids=IDS, attention_mask=mask, cache=cache).last_hidden_state
 
 
+def stories(directory, gen):
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cli", "src", "test", "resources", "prompt-fixtures")
+    with torch.no_grad():
+        base = LlamaForCausalLM.from_pretrained(directory).eval()
+        pm = get_peft_model(base, PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=10)).eval()
+        perturb(pm, gen)
+        ids = torch.tensor([[1]], dtype=torch.long)
+        for _ in range(20):
+            step = pm(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+            ids = torch.cat([ids, step[:, -1:].argmax(-1)], dim=1)
+            if ids[0, -1].item() == 2:
+                break
+        d = os.path.join(out, "stories-prefix")
+        global OUT
+        saved, OUT = OUT, out
+        try:
+            save_adapter(pm, "stories-prefix", {"greedy_ids": ids[:, 1:].long()})
+        finally:
+            OUT = saved
+        print("stories-prefix", ids[0, 1:].tolist(), pm.get_nb_trainable_parameters())
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(1)
@@ -155,6 +181,9 @@ def main():
             print(name, "PeftModel.generate gives", hf_generate[:, PROMPT.shape[1]:].tolist(), "(see the docstring)")
             save_adapter(pm, name, {"logits": logits, "greedy_ids": new.long()})
             print(name, tuple(logits.shape), new.tolist(), pm.get_nb_trainable_parameters())
+
+    if "--stories" in sys.argv:
+        stories(sys.argv[sys.argv.index("--stories") + 1], gen)
 
     # round trip through PEFT's own loader: what was saved loads back with the same outputs
     with torch.no_grad():
