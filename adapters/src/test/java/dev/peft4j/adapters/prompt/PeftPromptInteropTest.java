@@ -141,4 +141,40 @@ class PeftPromptInteropTest {
             assertThat(bert.forwardHooks().isEmpty()).isTrue();
         }
     }
+
+    /**
+     * Writes peft4j-made adapters (seeded random init, projection included) with peft4j's outputs for the fixture
+     * batch into {@code target/java-prompt-adapters}: {@code tools/prompt/check_java_adapter.py} loads them in HF
+     * PEFT and compares. Here: what was written loads back in peft4j with the same outputs.
+     */
+    @Test
+    void writesAdaptersForThePeftCheck() throws Exception {
+        Path out = Path.of("target", "java-prompt-adapters").toAbsolutePath();
+        String[][] rows = {{"java-bert-prefix", "base-bert", "prefix-tuning", "num-virtual-tokens = 3"},
+                {"java-llama-prefix", "base-llama", "prefix-tuning", "num-virtual-tokens = 4, prefix-projection = true, encoder-hidden-size = 12"},
+                {"java-llama-prompt", "base-llama", "prompt-tuning", "num-virtual-tokens = 4"},
+                {"java-gpt2-prefix", "base-gpt2", "prefix-tuning", "num-virtual-tokens = 2"}};
+        for (String[] row : rows) {
+            try (NDManager m = NDManager.newBaseManager(); TransformerModel model = Models.load(fixtures().resolve(row[1]), Device.cpu());
+                    TransformerModel again = Models.load(fixtures().resolve(row[1]), Device.cpu())) {
+                PromptLearningModel adapter = row[2].equals("prefix-tuning")
+                        ? new PrefixTuningMethod().apply(model.module(), PrefixTuningConfig.from(PromptLearningTests.section(row[2], row[3])),
+                                PromptLearningTestModels.context(model, null, 42))
+                        : new PromptTuningMethod().apply(model.module(), PromptTuningConfig.from(PromptLearningTests.section(row[2], row[3])),
+                                PromptLearningTestModels.context(model, null, 42));
+                Path dir = out.resolve(row[0]);
+                adapter.save(dir, PromptLearningTestModels.FILES);
+                ModelOutput o = model.forward(batch(m), ForwardContext.inference(m));
+                NDArray result = model.isCausalLm() ? o.logits() : o.lastHiddenState();
+                PromptLearningTestModels.FILES.write(dir.resolve("expected.safetensors"),
+                        Map.of(model.isCausalLm() ? "logits" : "last_hidden_state", result), Map.of());
+                java.nio.file.Files.writeString(dir.resolve("base.txt"), row[1] + "\n");
+                // peft4j reads its own file back (the projection MLP from peft4j's own keys)
+                PromptLearningModel loaded = PeftPromptFiles.load(again, again.module(), dir, PromptLearningTestModels.FILES, 7);
+                assertThat(loaded.encoder().parameterCount()).isEqualTo(adapter.encoder().parameterCount());
+                ModelOutput p = again.forward(batch(m), ForwardContext.inference(m));
+                assertThat(maxAbsDiff(result, again.isCausalLm() ? p.logits() : p.lastHiddenState())).isLessThan(1e-6f);
+            }
+        }
+    }
 }
