@@ -90,10 +90,13 @@ public final class PromptTuningMethod implements AdapterMethodFactory<PromptTuni
 
     /** PEFT's rule: the text's ids (special tokens included) repeated to P; more than P tokens is an error here. */
     static long[] initTokenIds(PromptTuningConfig config, TextTokenizer tokenizer) {
-        long[] ids = tokenizer.encode(config.initText(), Integer.MAX_VALUE).ids();
-        int p = config.numVirtualTokens();
+        return initTokenIds(config.initText(), config.numVirtualTokens(), tokenizer);
+    }
+
+    static long[] initTokenIds(String text, int p, TextTokenizer tokenizer) {
+        long[] ids = tokenizer.encode(text, Integer.MAX_VALUE).ids();
         if (ids.length == 0) {
-            throw new Peft4jException("method.init-text '" + config.initText() + "' has no tokens");
+            throw new Peft4jException("method.init-text '" + text + "' has no tokens");
         }
         if (ids.length > p) {
             throw new Peft4jException("method.init-text is " + ids.length + " tokens long (special tokens included), more than"

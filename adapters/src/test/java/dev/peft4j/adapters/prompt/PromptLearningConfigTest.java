@@ -131,4 +131,27 @@ class PromptLearningConfigTest {
             assertThat(bert.forwardHooks().list()).hasSize(1);
         }
     }
+
+    @Test
+    void prefixTextInitIsTheTextsKeysAndValuesSoADecoderSeesTheTextBeforeTheInput() {
+        long[] text = {1, 10, 11, 2}; // CharTokenizer: [CLS] a b [SEP]
+        try (NDManager m = NDManager.newBaseManager(); var llama = PromptLearningTestModels.llama(m, 3); var gpt2 = PromptLearningTestModels.gpt2(m, 3)) {
+            for (dev.peft4j.api.model.TransformerModel model : List.of(llama, gpt2)) {
+                long[] input = {9, 4, 22, 8};
+                long[] both = {1, 10, 11, 2, 9, 4, 22, 8};
+                NDArray expected = model.forward(new dev.peft4j.api.model.ModelInput(m.create(both, new ai.djl.ndarray.types.Shape(1, 8)),
+                        m.ones(new ai.djl.ndarray.types.Shape(1, 8), ai.djl.ndarray.types.DataType.INT64)), ForwardContext.inference(m)).logits()
+                        .get(new ai.djl.ndarray.index.NDIndex(":, 4:, :"));
+                PrefixTuningConfig config = PrefixTuningConfig.from(PromptLearningTests.section("prefix-tuning",
+                        "num-virtual-tokens = 4, init = text, init-text = ab"));
+                new PrefixTuningMethod().apply(model.module(), config, PromptLearningTestModels.context(model, new CharTokenizer(), 1));
+                NDArray actual = model.forward(new dev.peft4j.api.model.ModelInput(m.create(input, new ai.djl.ndarray.types.Shape(1, 4)),
+                        m.ones(new ai.djl.ndarray.types.Shape(1, 4), ai.djl.ndarray.types.DataType.INT64)), ForwardContext.inference(m)).logits();
+                assertThat(actual.sub(expected).abs().max().getFloat()).as(model.config().modelType()).isLessThan(1e-5f);
+                assertThat(text).hasSize(4);
+            }
+        }
+        assertThatThrownBy(() -> PrefixTuningConfig.from(PromptLearningTests.section("prefix-tuning",
+                "init = text, init-text = ab, prefix-projection = true"))).hasMessageContaining("prefix-projection = true");
+    }
 }

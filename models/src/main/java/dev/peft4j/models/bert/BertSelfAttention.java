@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.api.nn.Dropout;
+import dev.peft4j.api.model.KeyValueCapture;
 import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
@@ -63,6 +64,9 @@ public final class BertSelfAttention extends Module {
         NDArray q = heads(query, batch, seq); // [B, nh, S, hd]
         NDArray k = heads(child("key").forward(hidden, context), batch, seq);
         NDArray v = heads(child("value").forward(hidden, context), batch, seq);
+        NDArray capturedKey = k;
+        NDArray capturedValue = v;
+        context.attribute(KeyValueCapture.KEY).ifPresent(c -> c.record(layerIndex, capturedKey, capturedValue));
         VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
         if (virtual != null && virtual.isPrefix()) {
             // HF's past_key_values: the prefix's keys [B, nh, P, hd] come before the input's; the mask covers P + S keys
