@@ -28,7 +28,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print the model's module tree (types, parameter shapes and counts); the last line is 'parameters: N', "
-                + "or with --method the adapted tree ending with 'trainable: N / total: M (P%)'.")
+                + "or with --method the adapted tree ending with 'trainable: N / total: M (P%%)'.")
 final class InspectCommand implements Callable<Integer> {
     @Mixin
     ModelOptions options;

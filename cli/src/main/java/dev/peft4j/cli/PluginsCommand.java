@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
  * {@code peft4j plugins [--plugins DIR]}: every discovered plugin with its jar, and each of its
  * methods, heads, objectives and dataset readers with their config keys and defaults.
  */
-@Command(name = "plugins", description = "List the plugins (built-in and from --plugins DIR) with their components and config keys.")
+@Command(name = "plugins", mixinStandardHelpOptions = true, description = "List the plugins (built-in and from --plugins DIR) with their components and config keys.")
 public final class PluginsCommand implements Callable<Integer> {
     @Option(names = "--plugins", paramLabel = "DIR", description = "Directory of third-party plugin jars.")
     Path pluginDir;

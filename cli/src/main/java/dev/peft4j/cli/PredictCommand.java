@@ -54,6 +54,9 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        if (batchSize < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--batch-size must be positive, got " + batchSize);
+        }
         List<Example> examples = read();
         if (examples.isEmpty()) {
             throw new Peft4jException("no input lines in " + (input.equals("-") ? "stdin" : input));

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * loading or running anything. Exit 0 and "valid" when it is; exit 2 with every problem (file:line,
  * key, what is wrong) on stderr when it is not; exit 1 when a plugin cannot be loaded.
  */
-@Command(name = "validate", description = "Check an experiment config (and key=value overrides) without running it.")
+@Command(name = "validate", mixinStandardHelpOptions = true, description = "Check an experiment config (and key=value overrides) without running it.")
 public final class ValidateCommand implements Callable<Integer> {
     /** The exit code of an invalid config. */
     public static final int INVALID = 2;

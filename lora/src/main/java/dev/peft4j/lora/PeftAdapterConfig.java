@@ -84,7 +84,8 @@ public final class PeftAdapterConfig {
         Path file = directory.resolve(CONFIG_FILE);
         try {
             Files.createDirectories(directory);
-            Path tmp = Files.createTempFile(directory, CONFIG_FILE, ".tmp");
+            // not createTempFile: its 0600 mode would survive the rename; a plain new file gets the user's umask
+            Path tmp = directory.resolve("." + CONFIG_FILE + ".tmp-" + Long.toUnsignedString(System.nanoTime(), 36));
             Files.writeString(tmp, GSON.toJson(toJson(config, resolvedTargets, fanInFanOut)) + "\n", StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

@@ -62,7 +62,8 @@ public record ValidatedExperiment(String source, Config config, Map<String, Obje
         try {
             Files.createDirectories(directory);
             Path target = directory.resolve("resolved.conf");
-            Path tmp = Files.createTempFile(directory, "resolved", ".tmp");
+            // not createTempFile: its 0600 mode would survive the rename; a plain new file gets the user's umask
+            Path tmp = directory.resolve(".resolved.conf.tmp-" + Long.toUnsignedString(System.nanoTime(), 36));
             Files.writeString(tmp, render());
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return target;

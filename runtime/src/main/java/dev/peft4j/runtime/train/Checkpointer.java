@@ -75,8 +75,24 @@ public final class Checkpointer {
     }
 
     public boolean exists(String name) {
-        return Files.isRegularFile(directory.resolve(name).resolve("state.json"))
-                || Files.isRegularFile(directory.resolve("." + name + ".old").resolve("state.json"));
+        Path dir = directory.resolve(name);
+        if (Files.isDirectory(dir) && !Files.isRegularFile(dir.resolve("state.json"))
+                && !Files.isRegularFile(directory.resolve("." + name + ".old").resolve("state.json"))) {
+            // written atomically, so a checkpoint without its state was damaged afterwards: resuming from step 0 would silently
+            // discard the run's history
+            throw new Peft4jException("checkpoint " + dir + " has no state.json (it holds " + listing(dir)
+                    + "); it is damaged: delete " + dir + " to start the run over, or restore the file");
+        }
+        return Files.isRegularFile(dir.resolve("state.json")) || Files.isRegularFile(directory.resolve("." + name + ".old").resolve("state.json"));
+    }
+
+    private static String listing(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            java.util.List<String> names = s.map(p -> p.getFileName().toString()).sorted().toList();
+            return names.isEmpty() ? "nothing" : String.join(", ", names);
+        } catch (IOException e) {
+            return "unreadable files";
+        }
     }
 
     public Optional<Loaded> load(String name, NDManager manager) {
@@ -88,11 +104,14 @@ public final class Checkpointer {
             }
         }
         try {
-            TrainState state = GSON.fromJson(Files.readString(dir.resolve("state.json"), StandardCharsets.UTF_8), TrainState.class);
+            Path stateFile = dir.resolve("state.json");
+            TrainState state = TrainState.parse(Files.readString(stateFile, StandardCharsets.UTF_8), stateFile.toString());
             Map<String, NDArray> trainable = files.read(dir.resolve("trainable.safetensors"), manager);
             Path opt = dir.resolve("optimizer.safetensors");
             Map<String, NDArray> optimizer = Files.exists(opt) ? files.read(opt, manager) : Map.of();
             return Optional.of(new Loaded(trainable, optimizer, state));
+        } catch (Peft4jException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new Peft4jException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
         }

@@ -3,7 +3,6 @@ package dev.peft4j.runtime.train;
 import static java.util.Objects.requireNonNull;
 
 import com.google.gson.Gson;
-import com.google.gson.reflect.TypeToken;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import dev.peft4j.api.Peft4jException;
@@ -267,11 +266,45 @@ public final class TaskSetup implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
+        String text;
         try {
-            return Optional.of(new Gson().fromJson(Files.readString(file, StandardCharsets.UTF_8), new TypeToken<List<String>>() {}.getType()));
+            text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new Peft4jException("cannot read " + file + ": " + e.getMessage(), e);
         }
+        return Optional.of(parseLabels(text, file.toString()));
+    }
+
+    /** A {@code labels.json}: a non-empty JSON array of distinct, non-empty strings (class-id order); anything else names the file and entry. */
+    static List<String> parseLabels(String text, String file) {
+        String expected = "; expected a JSON array of the label names in class-id order, as train writes it (the run directory is damaged)";
+        com.google.gson.JsonElement root;
+        try {
+            root = com.google.gson.JsonParser.parseString(text);
+        } catch (com.google.gson.JsonParseException e) {
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            throw new Peft4jException(file + ": not valid JSON (" + cause.getMessage() + ")" + expected, e);
+        }
+        if (!root.isJsonArray() || root.getAsJsonArray().isEmpty()) {
+            throw new Peft4jException(file + ": holds " + (text.isBlank() ? "nothing" : root.isJsonArray() ? "an empty array" : root.toString()) + expected);
+        }
+        List<String> labels = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        int i = 0;
+        for (com.google.gson.JsonElement e : root.getAsJsonArray()) {
+            if (!(e instanceof com.google.gson.JsonPrimitive p) || !p.isString() || p.getAsString().isEmpty()) {
+                throw new Peft4jException(file + ": entry " + i + " is " + e + ", expected a non-empty string" + expected);
+            }
+            if (!seen.add(p.getAsString())) {
+                throw new Peft4jException(file + ": label \"" + p.getAsString() + "\" appears twice (entry " + i + ")" + expected);
+            }
+            labels.add(p.getAsString());
+            i++;
+        }
+        return List.copyOf(labels);
     }
 
     static ConfiguredComponent withNumLabels(ConfiguredComponent head, int numLabels) {

@@ -190,7 +190,7 @@ public final class Trainer {
     /** The last checkpoint's state (weights and optimizer restored, later log lines dropped), or a fresh start. */
     private TrainState startOrResume(Map<String, Parameter> params, AdamW adam, Plan plan) {
         if (checkpointer.exists("last")) {
-            TrainState state = resume(params, adam);
+            TrainState state = resume(params, adam, plan);
             log.truncateAfter(state.step());
             console.println("resuming from " + checkpointer.path("last") + " at step " + state.step() + " of " + plan.total());
             return state;
@@ -392,9 +392,15 @@ public final class Trainer {
         }
     }
 
-    private TrainState resume(Map<String, Parameter> params, AdamW adam) {
+    private TrainState resume(Map<String, Parameter> params, AdamW adam, Plan plan) {
         try (NDManager temp = model.backbone().manager().newSubManager()) {
             Checkpointer.Loaded loaded = checkpointer.load("last", temp).orElseThrow();
+            TrainState state = loaded.state();
+            if (state.step() > plan.total() || state.epoch() > config.epochs() || state.batchInEpoch() > plan.batchesPerEpoch()) {
+                throw new Peft4jException(checkpointer.path("last").resolve("state.json") + ": the checkpoint is at step " + state.step()
+                        + " (epoch " + state.epoch() + ", batch " + state.batchInEpoch() + "), outside this run of " + plan.total() + " steps ("
+                        + config.epochs() + " epochs of " + plan.batchesPerEpoch() + " batches); it is damaged or from another run");
+            }
             copyInto(params, loaded.trainable(), "checkpoint " + checkpointer.path("last"));
             adam.load(loaded.optimizer(), loaded.state().step());
             return loaded.state();

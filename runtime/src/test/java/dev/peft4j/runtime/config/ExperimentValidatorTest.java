@@ -191,6 +191,12 @@ class ExperimentValidatorTest {
         assertThat(again.head().orElseThrow().config()).isEqualTo(v.head().orElseThrow().config());
         assertThat(again.settings()).isEqualTo(v.settings());
         assertThat(again.config().root().unwrapped()).isEqualTo(v.config().root().unwrapped());
+        // written with the user's umask, like any new file (a createTempFile rename used to leave it 0600), and no temp file left
+        Path sibling = Files.writeString(dir.resolve("run").resolve("plain.txt"), "x");
+        assertThat(Files.getPosixFilePermissions(resolved)).isEqualTo(Files.getPosixFilePermissions(sibling));
+        try (var listing = Files.list(dir.resolve("run"))) {
+            assertThat(listing.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder("resolved.conf", "plain.txt");
+        }
     }
 
     @Test
