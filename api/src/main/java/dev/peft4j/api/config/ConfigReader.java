@@ -77,6 +77,9 @@ public final class ConfigReader {
 
     public int intValue(String key, int min, int max) {
         int before = problems.size();
+        if (fractional(key)) {
+            return min;
+        }
         int v = get(key, ConfigValueType.NUMBER, "an integer", () -> config.getInt(quote(key)), min);
         if (problems.size() == before && (v < min || v > max)) {
             problem(key, "is " + v + ", expected an integer in [" + min + ", " + max + "]");
@@ -87,12 +90,28 @@ public final class ConfigReader {
 
     public long longValue(String key, long min, long max) {
         int before = problems.size();
+        if (fractional(key)) {
+            return min;
+        }
         long v = get(key, ConfigValueType.NUMBER, "an integer", () -> config.getLong(quote(key)), min);
         if (problems.size() == before && (v < min || v > max)) {
             problem(key, "is " + v + ", expected an integer in [" + min + ", " + max + "]");
             return min;
         }
         return v;
+    }
+
+    /** Typesafe Config's getInt truncates 1.5 to 1 without a word: an integer key given a fraction is a problem, not a rounding. */
+    private boolean fractional(String key) {
+        if (!has(key) || config.getIsNull(quote(key))) {
+            return false;
+        }
+        Object raw = config.getValue(quote(key)).unwrapped();
+        if (raw instanceof Number n && n.doubleValue() != Math.rint(n.doubleValue())) {
+            problem(key, "is " + n + ", expected an integer");
+            return true;
+        }
+        return false;
     }
 
     /**

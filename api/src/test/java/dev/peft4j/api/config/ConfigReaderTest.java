@@ -31,6 +31,16 @@ class ConfigReaderTest {
     }
 
     @Test
+    void aFractionForAnIntegerKeyIsAProblemNotATruncation() {
+        ConfigReader r = new ConfigReader(parse("epochs = 1.5\nsteps = 2.0\nseed = 7.25"), "train");
+        assertThat(r.intValue("epochs", 1, 100)).isEqualTo(1);
+        assertThat(r.intValue("steps", 1, 100)).isEqualTo(2); // 2.0 is an integer
+        r.longValue("seed", 0, Long.MAX_VALUE);
+        assertThat(r.problems()).extracting(ConfigProblem::key).containsExactly("train.epochs", "train.seed");
+        assertThat(r.problems().get(0).message()).isEqualTo("is 1.5, expected an integer");
+    }
+
+    @Test
     void collectsEveryProblemWithKeyLineAndDidYouMean() {
         Config c = parse("""
                 r = 0

@@ -1,5 +1,7 @@
 package dev.peft4j.runtime.train;
 
+import java.util.List;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.peft4j.api.config.ConfigReader;
@@ -52,6 +54,23 @@ public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, i
         return c;
     }
 
+    /** Every metric some task computes (per-type token metrics are {@code f1_<TYPE>}); the task's own list is checked at the first evaluation. */
+    public static final List<String> METRICS = List.of("accuracy", "f1", "macro_f1", "mcc", "loss", "pearson", "spearman", "mse", "micro_f1",
+            "subset_accuracy", "precision", "recall", "perplexity");
+
+    private static String metric(ConfigReader r) {
+        String v = r.string("metric");
+        if (!v.isEmpty() && !v.matches("f1_[A-Za-z0-9_-]+")) {
+            List<String> choices = new java.util.ArrayList<>(METRICS);
+            choices.add(0, "\"\" (the task's default)");
+            choices.add("f1_<TYPE>");
+            if (!METRICS.contains(v)) {
+                r.oneOf("metric", choices);
+            }
+        }
+        return v;
+    }
+
     /** Reads every key; problems stay on the reader. */
     public static TrainConfig read(ConfigReader r) {
         return new TrainConfig(
@@ -72,7 +91,7 @@ public record TrainConfig(long seed, int epochs, long maxSteps, int batchSize, i
                 r.intValue("gradient-accumulation", 1, 1 << 16),
                 r.longValue("eval-every", 0, Long.MAX_VALUE),
                 r.longValue("log-every", 1, Long.MAX_VALUE),
-                r.string("metric"),
+                metric(r),
                 r.intValue("patience", 0, 1_000_000),
                 r.intValue("bucket-batches", 1, 1_000_000),
                 r.bool("checkpoints"),

@@ -91,6 +91,19 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void anUnknownSelectionMetricIsAProblemAtValidation() throws Exception {
+        ExperimentValidator withTrain = new ExperimentValidator(REGISTRY, Set.of(ModelSettings.SECTION, RunSettings.SECTION, PluginSettings.SECTION,
+                dev.peft4j.runtime.train.TrainConfig.SECTION));
+        Path bad = write("metric.conf", VALID + "train.metric = bleu\ntrain.epochs = 1.5\n");
+        assertThatThrownBy(() -> withTrain.validate(ExperimentConfig.load(bad, List.of()))).isInstanceOfSatisfying(InvalidConfigException.class,
+                e -> assertThat(e.problems().stream().map(ConfigProblem::toString).toList()).satisfiesExactlyInAnyOrder(
+                        p -> assertThat(p).contains("train.metric: is 'bleu', expected one of").contains("accuracy").contains("f1_<TYPE>"),
+                        p -> assertThat(p).contains("train.epochs: is 1.5, expected an integer")));
+        Path perType = write("metric2.conf", VALID + "train.metric = f1_PER\n");
+        assertThat(withTrain.validate(ExperimentConfig.load(perType, List.of())).config().getString("train.metric")).isEqualTo("f1_PER");
+    }
+
+    @Test
     void factoryProblemsArePlacedUnderTheSectionWithTheUsersLine() throws Exception {
         Path file = write("f.conf", """
                 model.source = /models/x
