@@ -57,87 +57,144 @@ final class PredictCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--batch-size must be positive, got " + batchSize);
         }
-        List<Example> examples = read();
-        if (examples.isEmpty()) {
-            throw new Peft4jException("no input lines in " + (input.equals("-") ? "stdin" : input));
-        }
+        String name = input.equals("-") ? "stdin" : input;
         Gson gson = new Gson();
-        try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = EvalCommand.restore(peft4j, runDirectory, false)) {
+        long predicted = 0;
+        try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = EvalCommand.restore(peft4j, runDirectory, false);
+                BufferedReader reader = open()) {
             if (setup.kind() == dev.peft4j.runtime.data.TaskKind.CAUSAL_LM) {
                 throw new Peft4jException(runDirectory + " is a causal-lm run, which predicts no labels: use peft4j generate MODEL --adapter "
                         + runDirectory.resolve("adapter") + " for text, or peft4j eval " + runDirectory + " for held-out perplexity");
             }
-            TokenizedDataset data = TokenizedDataset.encode(examples, setup.tokenizer(), setup.maxLength(), setup.kind(), setup.vocabulary(), false);
-            Evaluation e = Evaluator.evaluate(setup.taskModel(), data, batchSize, setup.padId());
-            for (int i = 0; i < examples.size(); i++) {
-                Map<String, Object> line = new LinkedHashMap<>(examples.get(i).fields());
-                if (setup.kind() != dev.peft4j.runtime.data.TaskKind.TOKEN_CLASSIFICATION && line.containsKey(Fields.TEXT)) {
-                    line.remove(Fields.TOKENS); // plain lines carry both; only token classification reads the words
+            // streams: a batch of lines is read, predicted and printed before the next is read, so memory does not grow with the input
+            List<Example> chunk = new ArrayList<>(batchSize);
+            String line;
+            int n = 0;
+            while (true) {
+                try {
+                    line = reader.readLine();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw new Peft4jException(name + ":" + (n + 1) + ": not valid UTF-8 (" + e.getMessage() + ")");
                 }
-                Object p = e.predictions().get(i);
-                float[] scores = e.scores().get(i);
-                switch (setup.kind()) {
-                    case CLASSIFICATION -> {
-                        line.put("label", setup.vocabulary().label((Integer) p));
-                        line.put("score", scores[(Integer) p]);
+                if (line != null) {
+                    n++;
+                    if (!line.isBlank()) {
+                        chunk.add(parse(line, name + ":" + n));
                     }
-                    case REGRESSION -> line.put("value", p);
-                    case MULTI_LABEL -> {
-                        List<String> labels = new ArrayList<>();
-                        for (Object id : (List<?>) p) {
-                            labels.add(setup.vocabulary().label((Integer) id));
-                        }
-                        line.put("labels", labels);
-                    }
-                    case TOKEN_CLASSIFICATION -> line.put("tags", p);
-                    default -> throw new IllegalStateException(setup.kind().toString());
                 }
-                out.println(gson.toJson(line));
+                if (chunk.size() == batchSize || (line == null && !chunk.isEmpty())) {
+                    predict(setup, chunk, out, gson);
+                    predicted += chunk.size();
+                    chunk.clear();
+                }
+                if (line == null) {
+                    break;
+                }
             }
+        }
+        if (predicted == 0) {
+            throw new Peft4jException("no input lines in " + name);
         }
         out.flush();
         return 0;
     }
 
-    private List<Example> read() throws IOException {
-        List<Example> out = new ArrayList<>();
-        try (BufferedReader r = input.equals("-") ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
-                : Files.newBufferedReader(Path.of(input), StandardCharsets.UTF_8)) {
-            String line;
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String origin = (input.equals("-") ? "stdin" : input) + ":" + n;
-                Map<String, Object> fields = new LinkedHashMap<>();
-                if (line.stripLeading().startsWith("{")) {
-                    JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                    if (o.has("text")) {
-                        fields.put(Fields.TEXT, o.get("text").getAsString());
-                    }
-                    if (o.has("text_pair")) {
-                        fields.put(Fields.TEXT_PAIR, o.get("text_pair").getAsString());
-                    }
-                    if (o.has("tokens")) {
-                        List<String> tokens = new ArrayList<>();
-                        for (JsonElement t : o.getAsJsonArray("tokens")) {
-                            tokens.add(t.getAsString());
-                        }
-                        fields.put(Fields.TOKENS, tokens);
-                    }
-                    if (fields.isEmpty()) {
-                        throw new Peft4jException(origin + ": expected a JSON object with \"text\" (and \"text_pair\") or \"tokens\"");
-                    }
-                } else {
-                    fields.put(Fields.TEXT, line);
-                    fields.put(Fields.TOKENS, List.of(line.strip().split("\\s+")));
-                }
-                out.add(new Example(fields, origin));
+    private void predict(TaskSetup setup, List<Example> examples, PrintWriter out, Gson gson) {
+        TokenizedDataset data = TokenizedDataset.encode(examples, setup.tokenizer(), setup.maxLength(), setup.kind(), setup.vocabulary(), false);
+        Evaluation e = Evaluator.evaluate(setup.taskModel(), data, batchSize, setup.padId());
+        for (int i = 0; i < examples.size(); i++) {
+            Map<String, Object> line = new LinkedHashMap<>(examples.get(i).fields());
+            if (setup.kind() != dev.peft4j.runtime.data.TaskKind.TOKEN_CLASSIFICATION && line.containsKey(Fields.TEXT)) {
+                line.remove(Fields.TOKENS); // plain lines carry both; only token classification reads the words
             }
+            Object p = e.predictions().get(i);
+            float[] scores = e.scores().get(i);
+            switch (setup.kind()) {
+                case CLASSIFICATION -> {
+                    line.put("label", setup.vocabulary().label((Integer) p));
+                    line.put("score", scores[(Integer) p]);
+                }
+                case REGRESSION -> line.put("value", p);
+                case MULTI_LABEL -> {
+                    List<String> labels = new ArrayList<>();
+                    for (Object id : (List<?>) p) {
+                        labels.add(setup.vocabulary().label((Integer) id));
+                    }
+                    line.put("labels", labels);
+                }
+                case TOKEN_CLASSIFICATION -> line.put("tags", p);
+                default -> throw new IllegalStateException(setup.kind().toString());
+            }
+            out.println(gson.toJson(line));
         }
-        return out;
+        out.flush();
     }
 
+    /** The input, decoded strictly (invalid UTF-8 is an error naming the line, on stdin as in a file). */
+    private BufferedReader open() throws IOException {
+        java.nio.charset.CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT).onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        if (input.equals("-")) {
+            return new BufferedReader(new InputStreamReader(System.in, decoder));
+        }
+        Path file = Path.of(input);
+        if (!Files.isRegularFile(file)) {
+            throw new Peft4jException("input file not found: " + file.toAbsolutePath());
+        }
+        return new BufferedReader(new InputStreamReader(Files.newInputStream(file), decoder));
+    }
+
+    /**
+     * A line: a JSON object with {@code text} (and {@code text_pair}) or {@code tokens}, or plain text. A line that starts with
+     * {@code {} but is not a JSON object is plain text; a JSON object whose fields are wrong is an error naming the line.
+     */
+    static Example parse(String line, String origin) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        JsonObject o = null;
+        if (line.stripLeading().startsWith("{")) {
+            try {
+                JsonElement e = JsonParser.parseString(line);
+                o = e.isJsonObject() ? e.getAsJsonObject() : null;
+            } catch (com.google.gson.JsonParseException notJson) {
+                o = null;
+            }
+        }
+        if (o == null) {
+            fields.put(Fields.TEXT, line);
+            fields.put(Fields.TOKENS, List.of(line.strip().split("\\s+")));
+            return new Example(fields, origin);
+        }
+        if (o.has("text")) {
+            fields.put(Fields.TEXT, string(o, "text", origin));
+        }
+        if (o.has("text_pair")) {
+            fields.put(Fields.TEXT_PAIR, string(o, "text_pair", origin));
+        }
+        if (o.has("tokens")) {
+            JsonElement t = o.get("tokens");
+            if (!t.isJsonArray() || t.getAsJsonArray().isEmpty()) {
+                throw new Peft4jException(origin + ": \"tokens\" is " + t + ", expected a non-empty array of strings");
+            }
+            List<String> tokens = new ArrayList<>();
+            for (JsonElement x : t.getAsJsonArray()) {
+                if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isString()) {
+                    throw new Peft4jException(origin + ": \"tokens\" holds " + x + ", expected strings only");
+                }
+                tokens.add(x.getAsString());
+            }
+            fields.put(Fields.TOKENS, tokens);
+        }
+        if (fields.isEmpty()) {
+            throw new Peft4jException(origin + ": expected a JSON object with \"text\" (and \"text_pair\") or \"tokens\", got keys " + o.keySet());
+        }
+        return new Example(fields, origin);
+    }
+
+    private static String string(JsonObject o, String key, String origin) {
+        JsonElement v = o.get(key);
+        if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+            throw new Peft4jException(origin + ": \"" + key + "\" is " + v + ", expected a string");
+        }
+        return v.getAsString();
+    }
 }

@@ -27,6 +27,19 @@ class CommandHygieneTest {
     }
 
     @Test
+    void predictInputLinesAreJsonObjectsOrPlainTextAndBadFieldsNameTheLine() {
+        assertThat(PredictCommand.parse("{not json, just braces}", "stdin:1").fields()).containsEntry("text", "{not json, just braces}");
+        assertThat(PredictCommand.parse("{\"text\": \"a\", \"text_pair\": \"b\"}", "stdin:2").fields())
+                .containsEntry("text", "a").containsEntry("text_pair", "b");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PredictCommand.parse("{\"text\": null}", "in.txt:3"))
+                .isInstanceOf(dev.peft4j.api.Peft4jException.class).hasMessage("in.txt:3: \"text\" is null, expected a string");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PredictCommand.parse("{\"tokens\": [1, 2]}", "in.txt:4"))
+                .hasMessage("in.txt:4: \"tokens\" holds 1, expected strings only");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PredictCommand.parse("{\"sentence\": \"x\"}", "in.txt:5"))
+                .hasMessageContaining("in.txt:5: expected a JSON object with \"text\"").hasMessageContaining("[sentence]");
+    }
+
+    @Test
     void predictRefusesANonPositiveBatchSizeAsAUsageError() {
         Peft4jCliTest.Run run = Peft4jCliTest.run("predict", "/no/such/run", "--batch-size=0");
         assertThat(run.exitCode()).isEqualTo(2);
