@@ -51,6 +51,7 @@ public final class Checkpointer {
         Path aside = directory.resolve("." + name + ".old");
         try {
             Files.createDirectories(directory);
+            removeStaleTemporaries(name);
             Files.createDirectory(temp);
             files.write(temp.resolve("trainable.safetensors"), trainable, Map.of("format", "pt", "peft4j.checkpoint", name));
             if (optimizer != null) {
@@ -114,6 +115,15 @@ public final class Checkpointer {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new Peft4jException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Temporary directories of this checkpoint left by a process killed while writing (one trainer writes a run at a time). */
+    private void removeStaleTemporaries(String name) throws IOException {
+        try (Stream<Path> s = Files.list(directory)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith("." + name + ".tmp-")).toList()) {
+                deleteTree(p);
+            }
         }
     }
 

@@ -85,15 +85,30 @@ public final class TrainingRunner implements ExperimentRunner {
                         Interruption.exitCode());
             }
 
-            Path trained = runDirectory.resolve(TRAINED_FILE);
-            Files.createDirectories(trained.getParent());
-            files.write(trained, Trainer.values(model.trainableParameters()), Map.of("format", "pt", "peft4j.method", experiment.method().name()));
+            // the adapter first, into a temporary directory renamed into place; the trained tensors last: eval and predict take
+            // a run as finished only when TRAINED_FILE exists, so a failure (disk full) in between never leaves a run that looks done
+            Path adapter = runDirectory.resolve("adapter");
+            Path adapterTemp = runDirectory.resolve(".adapter.tmp");
+            Checkpointer.deleteTree(adapterTemp);
+            boolean adapterWritten = false;
             try {
-                setup.adaptation().save(runDirectory.resolve("adapter"), files);
+                setup.adaptation().save(adapterTemp, files);
+                adapterWritten = true;
             } catch (UnsupportedOperationException e) {
                 console.println("note: method " + experiment.method().name() + " has no file format of its own (" + e.getMessage()
                         + "); " + TRAINED_FILE + " holds the trained tensors");
+            } finally {
+                if (!adapterWritten) {
+                    Checkpointer.deleteTree(adapterTemp);
+                }
             }
+            if (adapterWritten) {
+                Checkpointer.deleteTree(adapter);
+                Files.move(adapterTemp, adapter, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            Path trained = runDirectory.resolve(TRAINED_FILE);
+            Files.createDirectories(trained.getParent());
+            files.write(trained, Trainer.values(model.trainableParameters()), Map.of("format", "pt", "peft4j.method", experiment.method().name()));
 
             double totalSeconds = (System.nanoTime() - start) / 1e9;
             Map<String, String> timings = new LinkedHashMap<>();

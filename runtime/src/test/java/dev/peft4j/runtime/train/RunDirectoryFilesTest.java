@@ -60,6 +60,20 @@ class RunDirectoryFilesTest {
     }
 
     @Test
+    void temporariesOfAKilledWriteAreRemovedByTheNextSave() throws Exception {
+        Checkpointer checkpoints = new Checkpointer(dir, new SafetensorsTensorFiles());
+        Files.createDirectories(dir.resolve(".last.tmp-killed/x"));
+        Files.createDirectories(dir.resolve(".best.tmp-other"));
+        try (NDManager manager = TinySetup.manager()) {
+            Map<String, NDArray> t = Map.of("w", manager.create(new float[] {1f, 2f}));
+            checkpoints.save("last", t, t, new TrainState(5, 0, 5, 0.5, 5, 0, 1.0, 40, 0.7, 1));
+        }
+        try (var listing = Files.list(dir)) {
+            assertThat(listing.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("last", ".best.tmp-other");
+        }
+    }
+
+    @Test
     void aCheckpointBeyondTheRunIsRefusedBeforeTraining() {
         try (NDManager manager = TinySetup.manager()) {
             TaskModel model = TinySetup.model(manager);

@@ -101,6 +101,46 @@ class TrainingRunnerTest {
     }
 
     @Test
+    void aFailedAdapterWriteLeavesNoRunThatLooksFinished() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(24, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        TensorFiles real = new SafetensorsTensorFiles();
+        TensorFiles diskFullAtTheAdapter = new TensorFiles() {
+            @Override
+            public void write(Path file, java.util.Map<String, ai.djl.ndarray.NDArray> tensors, java.util.Map<String, String> metadata) {
+                if (file.getFileName().toString().equals("adapter_model.safetensors")) {
+                    throw new dev.peft4j.api.Peft4jException("cannot write " + file + ": No space left on device");
+                }
+                real.write(file, tensors, metadata);
+            }
+
+            @Override
+            public java.util.Map<String, ai.djl.ndarray.NDArray> read(Path file, NDManager manager) {
+                return real.read(file, manager);
+            }
+
+            @Override
+            public java.util.Map<String, String> metadata(Path file) {
+                return real.metadata(file);
+            }
+        };
+        try (Peft4j peft4j = Peft4j.builder().override(binder -> {
+            binder.bind(ModelLoader.class).toInstance(new TinyLoader());
+            binder.bind(TensorFiles.class).toInstance(diskFullAtTheAdapter);
+        }).build()) {
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval)), "train.epochs = 1").run())
+                    .hasMessageContaining("No space left on device");
+            Path run = dir.resolve("run");
+            assertThat(run.resolve(TrainingRunner.TRAINED_FILE)).doesNotExist();
+            assertThat(run.resolve("adapter")).doesNotExist();
+            assertThat(run.resolve(".adapter.tmp")).doesNotExist();
+            ValidatedExperiment again = peft4j.experiment(run.resolve("resolved.conf")).validate();
+            assertThatThrownBy(() -> TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(real), real, run, true))
+                    .hasMessageContaining("is not a finished run");
+        }
+    }
+
+    @Test
     void aLabelOutsideTheConfiguredVocabularyNamesFileAndLine() throws Exception {
         Path train = tsv("train.tsv", TinySetup.examples(20, 1));
         Path eval = tsv("dev.tsv", TinySetup.examples(10, 2));
