@@ -36,4 +36,23 @@ class SafetensorsTensorFilesTest {
                     .hasMessageContaining("missing.safetensors");
         }
     }
+
+    /** Issue #15: an exponent bit flipped in a trained file used to load as a weight of about 1e38; the recorded SHA-256 catches it. */
+    @Test
+    void aFlippedBitInTheDataIsCaughtByTheRecordedChecksum() throws Exception {
+        TensorFiles files = new SafetensorsTensorFiles();
+        try (NDManager m = NDManager.newBaseManager()) {
+            Path path = dir.resolve("trainable.safetensors");
+            files.write(path, Map.of("w", m.create(new float[] {0.5f, -0.25f, 1f})), Map.of());
+            assertThat(files.metadata(path).get(SafetensorsTensorFiles.CHECKSUM_KEY)).hasSize(64);
+            byte[] bytes = java.nio.file.Files.readAllBytes(path);
+            bytes[bytes.length - 1] ^= 0x40; // the exponent's top bit of the last float: 1.0 becomes about 1.7e38
+            java.nio.file.Files.write(path, bytes);
+            assertThatThrownBy(() -> files.read(path, m)).isInstanceOf(Peft4jException.class).hasMessageContaining(path.toString())
+                    .hasMessageContaining("does not match the SHA-256 recorded");
+            // a file written elsewhere (HF, PEFT) has no checksum and reads as before
+            SafetensorsWriter.write(dir.resolve("hf.safetensors"), Map.of("w", m.create(new float[] {1f})), Map.of());
+            assertThat(files.read(dir.resolve("hf.safetensors"), m).get("w").toFloatArray()).containsExactly(1f);
+        }
+    }
 }
