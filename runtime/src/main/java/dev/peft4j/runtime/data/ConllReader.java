@@ -10,8 +10,9 @@ import java.util.Map;
 /**
  * CoNLL columns: one word per line (whitespace-separated columns; the token and tag columns are
  * configured, negative indexes count from the end), a blank line between sentences, and
- * {@code -DOCSTART-} lines (document breaks) ignored. A line with too few columns is a bad row, and
- * the sentence holding it is dropped when bad rows are skipped.
+ * {@code -DOCSTART-} lines (document breaks) ignored. A line with too few columns, or with another number of
+ * columns than the file's first word line, is a bad row, and the sentence holding it is dropped when bad rows are
+ * skipped.
  */
 final class ConllReader extends AbstractReader {
     ConllReader(ReaderConfig config) {
@@ -26,6 +27,8 @@ final class ConllReader extends AbstractReader {
         int start = 0;
         boolean broken = false;
         int lineNo = 0;
+        int columns = 0;
+        int columnsLine = 0;
         String line;
         while (true) {
             line = readLine(in);
@@ -52,6 +55,17 @@ final class ConllReader extends AbstractReader {
                 start = lineNo;
             }
             String[] cols = stripped.split("\\s+");
+            if (columns == 0) {
+                columns = cols.length;
+                columnsLine = lineNo;
+            } else if (cols.length != columns) {
+                // a negative column counts from the end, so a short line would silently read another column (a chunk tag) as the tag
+                bad.bad(name + ":" + lineNo, "has " + cols.length + " columns, but the file's first word line (" + name + ":" + columnsLine
+                        + ") has " + columns + "; every word line needs the same columns");
+                broken = true;
+                tokens.add("");
+                continue;
+            }
             int t = index(config.tokenColumn(), cols.length);
             int g = index(config.tagColumn(), cols.length);
             if (t < 0 || g < 0 || t >= cols.length || g >= cols.length || t == g) {

@@ -103,6 +103,12 @@ class ReadersTest {
         Path bad = write("bad.txt", "EU B-ORG\nrejects\n\nok O\n");
         assertThatThrownBy(() -> reader("conll", "").read(new FileSource(bad))).hasMessageContaining(bad + ":2: has 1 columns");
         assertThat(reader("conll", "skip-bad-rows = true").read(new FileSource(bad))).hasSize(1);
+        // issue #15: a 3-column line in a 4-column file used to give its chunk tag (B-NP) as the entity tag
+        Path short3 = write("short.txt", "EU NNP B-NP B-ORG\nrejects VBZ O\n\nPeter NNP B-NP B-PER\n");
+        assertThatThrownBy(() -> reader("conll", "").read(new FileSource(short3)))
+                .hasMessageContaining(short3 + ":2: has 3 columns, but the file's first word line (" + short3 + ":1) has 4");
+        assertThat(reader("conll", "skip-bad-rows = true").read(new FileSource(short3))).singleElement()
+                .satisfies(e -> assertThat(e.fields().get("tags")).isEqualTo(List.of("B-PER")));
     }
 
     @Test
