@@ -61,8 +61,20 @@ class TrainEvalPredictCommandTest {
                 + "data { train { path = \"" + train + "\", format = tsv }, eval { path = \"" + eval + "\", format = tsv } }\n"
                 + "train { epochs = 1, batch-size = 8 }\n");
         Path runDir = dir.resolve("run");
-        Result trained = run("train", conf.toString(), "run.dir=\"" + runDir + "\"", "train.log-every=2");
+        // the trainer's console is the process's stderr
+        java.io.PrintStream savedErr = System.err;
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        Result trained;
+        try {
+            System.setErr(new java.io.PrintStream(console, true, StandardCharsets.UTF_8));
+            trained = run("train", conf.toString(), "run.dir=\"" + runDir + "\"", "train.log-every=2");
+        } finally {
+            System.setErr(savedErr);
+        }
         assertThat(trained.code()).as(trained.err()).isZero();
+        java.util.regex.Matcher counts = java.util.regex.Pattern.compile("training labels: neg (\\d+), pos (\\d+)").matcher(console.toString());
+        assertThat(counts.find()).as(console.toString()).isTrue();
+        assertThat(Integer.parseInt(counts.group(1)) + Integer.parseInt(counts.group(2))).isEqualTo(48);
         assertThat(trained.out()).contains("accuracy=").contains("report: " + runDir.resolve("report.html").toAbsolutePath());
         assertThat(runDir.resolve("report.html")).exists();
         assertThat(runDir.resolve("adapter")).isDirectory();

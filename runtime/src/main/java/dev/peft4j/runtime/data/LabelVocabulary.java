@@ -35,11 +35,34 @@ public final class LabelVocabulary {
 
     public static LabelVocabulary fromData(Collection<String> seen) {
         requireNonNull(seen, "seen is null");
+        sameNumberTwice(seen);
         boolean allInts = !seen.isEmpty() && seen.stream().allMatch(s -> s.matches("-?\\d{1,9}"));
         TreeSet<String> sorted = allInts ? new TreeSet<>((a, b) -> Integer.compare(Integer.parseInt(a), Integer.parseInt(b)))
                 : new TreeSet<>();
         sorted.addAll(seen);
         return new LabelVocabulary(new ArrayList<>(sorted));
+    }
+
+    /**
+     * {@code 1}, {@code 1.0} and {@code 01} in one label column are one class written three ways; taken from the data as they are,
+     * they would silently become three classes. Explicit {@code data.labels} skip this (they say what the classes are).
+     */
+    private static void sameNumberTwice(Collection<String> seen) {
+        java.util.Map<java.math.BigDecimal, java.util.TreeSet<String>> byValue = new java.util.HashMap<>();
+        for (String label : seen) {
+            try {
+                byValue.computeIfAbsent(new java.math.BigDecimal(label.strip()).stripTrailingZeros(), k -> new TreeSet<>()).add(label);
+            } catch (NumberFormatException notANumber) {
+                // a name, not a number
+            }
+        }
+        for (java.util.TreeSet<String> spellings : byValue.values()) {
+            if (spellings.size() > 1) {
+                throw new DataException("the labels " + spellings.stream().map(l -> "'" + l + "'").collect(java.util.stream.Collectors.joining(", "))
+                        + " are one number written differently and would become " + spellings.size()
+                        + " separate classes; write them one way in the data, or list the classes in data.labels");
+            }
+        }
     }
 
     public int size() {

@@ -75,6 +75,7 @@ public final class TrainingRunner implements ExperimentRunner {
             console.printf(Locale.ROOT, "%s + %s: trainable params %,d of %,d (%.4f%%); %d training and %d evaluation examples%n",
                     experiment.method().name(), experiment.head().map(h -> h.name()).orElse("-"), trainable, total, 100.0 * trainable / total,
                     setup.train().size(), setup.eval().map(d -> d.size()).orElse(0));
+            labelCounts(setup).ifPresent(console::println);
             Trainer trainer = new Trainer(model, config, setup.train(), setup.eval().orElse(null), setup.padId(), runDirectory, files, console);
             Trainer.Result result = trainer.train();
             if (result.interrupted()) {
@@ -144,6 +145,20 @@ public final class TrainingRunner implements ExperimentRunner {
         } catch (IOException e) {
             throw new Peft4jException("cannot write the run's outputs into " + runDirectory + ": " + e.getMessage(), e);
         }
+    }
+
+    /** {@code training labels: neg 3,310, pos 3,690} for single-label classification, so a stray spelling shows at once. */
+    static Optional<String> labelCounts(TaskSetup setup) {
+        if (setup.kind() != dev.peft4j.runtime.data.TaskKind.CLASSIFICATION || setup.vocabulary() == null || setup.train() == null) {
+            return Optional.empty();
+        }
+        long[] counts = new long[setup.vocabulary().size()];
+        setup.train().encoded().forEach(e -> counts[e.classId()]++);
+        StringBuilder sb = new StringBuilder("training labels:");
+        for (int i = 0; i < counts.length; i++) {
+            sb.append(i == 0 ? " " : ", ").append(setup.vocabulary().label(i)).append(' ').append(String.format(Locale.ROOT, "%,d", counts[i]));
+        }
+        return Optional.of(sb.toString());
     }
 
     static String readResolved(Path runDirectory) {
