@@ -150,6 +150,23 @@ public final class ExperimentConfig {
         if (e.origin() != null && message.startsWith(e.origin().description())) {
             message = message.substring(e.origin().description().length()).replaceFirst("^:\\s*", "");
         }
-        return new ConfigProblem("", origin, message);
+        return new ConfigProblem("", origin, plain(e, message));
+    }
+
+    /** Typesafe Config's messages where they mislead or dump internals, said plainly. */
+    static String plain(ConfigException e, String message) {
+        if (message.contains("expecting a close parentheses ')' here, not: end of file")) {
+            return "the file ends inside an object or a list: a closing '}' or ']' is missing";
+        }
+        if (e instanceof ConfigException.IO || message.contains("FileNotFoundException") || message.contains("resource not found on classpath")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("FileNotFoundException: (.*)$").matcher(message);
+            return "an included file does not exist: " + (m.find() ? m.group(1) : message)
+                    + " (include required(file(\"...\")) reads a path, relative ones from the working directory)";
+        }
+        if (e instanceof ConfigException.BugOrBroken || message.contains("ResolveSource(")) {
+            return "a substitution refers to itself through other keys (a cycle of ${...}, in the file or the key=value overrides); "
+                    + "give one of the keys a value";
+        }
+        return message;
     }
 }

@@ -91,6 +91,17 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void typesafesMisleadingMessagesAreSaidPlainly() throws Exception {
+        Path brace = write("brace.conf", "model { source = \"x\"\nmethod.name = test-freeze\n");
+        assertThat(problems(brace)).singleElement().asString().isEqualTo(brace + ":3: : the file ends inside an object or a list: a closing '}' or ']' is missing");
+        Path include = write("include.conf", "include required(file(\"" + dir.resolve("nope.conf") + "\"))\n" + VALID);
+        assertThat(problems(include)).singleElement().asString().contains("an included file does not exist: " + dir.resolve("nope.conf"));
+        Path file = write("exp.conf", VALID);
+        assertThat(problems(file, "train.epochs=${train.batch-size}", "train.batch-size=${train.epochs}")).singleElement().asString()
+                .contains("a substitution refers to itself").hasSizeLessThan(300);
+    }
+
+    @Test
     void anUnknownSelectionMetricIsAProblemAtValidation() throws Exception {
         ExperimentValidator withTrain = new ExperimentValidator(REGISTRY, Set.of(ModelSettings.SECTION, RunSettings.SECTION, PluginSettings.SECTION,
                 dev.peft4j.runtime.train.TrainConfig.SECTION));
