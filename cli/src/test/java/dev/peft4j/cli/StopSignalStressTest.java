@@ -15,15 +15,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue #16: SIGINT/SIGTERM during training killed the JVM with SIGSEGV in {@code torchBackward} (the JVM's exit ran
- * libtorch's static destructors under the running call). Child JVMs train LoRA on all-MiniLM-L6-v2 (a random 20k-parameter
- * BERT never crashed in 10 signals, a 3.2M one once in 16: its steps spend too little time in backward); each gets SIGINT or SIGTERM at a
- * seeded random moment after training started; every one must exit 130/143 with a checkpoint and no {@code hs_err} file,
- * and the run resumed after all the interruptions must end with exactly the tensors of a run never interrupted.
+ * Kill anywhere, resume exactly. Child JVMs train LoRA on all-MiniLM-L6-v2 and get, in turn, SIGINT, SIGTERM and SIGKILL at
+ * seeded moments: SIGINT and SIGTERM at a random moment after training started, SIGKILL while a checkpoint is being
+ * written (the children hold each file write {@code peft4j.debug.slow-write-ms} before its rename, and the harness waits
+ * for a checkpoint's temporary directory to appear). SIGINT/SIGTERM must end with exit 130/143, a checkpoint and no
+ * {@code hs_err} file (issue #16: the JVM's exit used to run libtorch's static destructors under {@code torchBackward},
+ * SIGSEGV); SIGKILL must leave the previous checkpoint usable. Then the same command, run to the end, must give exactly
+ * the trainable tensors and {@code eval.json} of a run never interrupted, and the same {@code metrics.jsonl} apart from
+ * timings.
  *
- * <p>Bounded in CI (3 signals). The long form: {@code -Dpeft4j.stress.signals=40}. With
- * {@code -Dpeft4j.stress.stop-signals=false} the children keep the JVM's own signal handling, which is how the crash is
- * reproduced (the test then fails with the crash count).
+ * <p>Bounded in CI (3 signals). The long form: {@code -Dpeft4j.stress.signals=N}. With
+ * {@code -Dpeft4j.stress.stop-signals=false} the children keep the JVM's own SIGINT/SIGTERM handling, which is how the
+ * crash is reproduced (the test then fails with the crash count). A random 20k-parameter BERT never crashed in 10
+ * signals, a 3.2M one once in 16: their steps spend too little time in backward, so the harness uses MiniLM.
  */
 class StopSignalStressTest {
     @TempDir
@@ -49,7 +53,7 @@ class StopSignalStressTest {
         return conf;
     }
 
-    private record Child(int exitCode, String err, List<Path> crashFiles) {}
+    private record Child(int exitCode, String err, List<Path> crashFiles, boolean duringCheckpointWrite) {}
 
     private Child run(Path conf, Path runDir, String signal, long delayMillis, boolean handlers) throws Exception {
         Path err = Files.createTempFile(dir, "err", ".txt");
@@ -57,19 +61,30 @@ class StopSignalStressTest {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Dai.djl.offline=true", "-Dpeft4j.cache=" + Peft4jCliTest.CACHE,
                 "-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log"), "-Dpeft4j.stop-signals=" + handlers,
+                "-Dpeft4j.debug.slow-write-ms=" + ("KILL".equals(signal) ? 400 : 0),
                 "-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(),
                 "train", conf.toString(), "run.dir=\"" + runDir + "\""));
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile()).start();
+        boolean inWrite = false;
         if (signal != null) {
-            // wait until the training loop runs (a progress line), then signal at a seeded moment within the next steps
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (!Files.readString(err).contains("step ") && p.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(20);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            if (signal.equals("KILL")) {
+                // wait until a checkpoint is being written (its temporary directory exists), then kill within the slowed write
+                while (!writingCheckpoint(runDir) && p.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                inWrite = writingCheckpoint(runDir);
+            } else {
+                // wait until the training loop runs (a progress line), then signal at a seeded moment within the next steps
+                while (!Files.readString(err).contains("step ") && p.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
             }
             Thread.sleep(delayMillis);
+            inWrite = inWrite && writingCheckpoint(runDir);
             new ProcessBuilder("kill", "-s", signal, Long.toString(p.pid())).start().waitFor();
         }
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("child finished").isTrue();
+        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("child finished").isTrue();
         List<Path> crashes;
         try (Stream<Path> s = Files.list(crashDir)) {
             crashes = s.toList();
@@ -77,11 +92,25 @@ class StopSignalStressTest {
         for (Path c : crashes) {
             Files.move(c, dir.resolve(c.getFileName() + ".seen"));
         }
-        return new Child(p.exitValue(), Files.readString(err), crashes);
+        return new Child(p.exitValue(), Files.readString(err), crashes, inWrite);
+    }
+
+    private static boolean writingCheckpoint(Path runDir) throws IOException {
+        Path checkpoints = runDir.resolve("checkpoints");
+        if (!Files.isDirectory(checkpoints)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(checkpoints)) {
+            return s.anyMatch(p -> p.getFileName().toString().contains(".tmp-"));
+        }
+    }
+
+    private static String withoutTimings(String metricsJsonl) {
+        return metricsJsonl.replaceAll("\"(elapsed_s|forward_backward_ms|optimizer_ms|eval_s|examples_per_s)\":[-0-9.eE]+,?", "");
     }
 
     @Test
-    void signalsDuringTrainingStopCleanlyAndTheResumedRunIsExact() throws Exception {
+    void signalsAndKillsDuringTrainingStopCleanlyAndTheResumedRunIsExact() throws Exception {
         int signals = Integer.getInteger("peft4j.stress.signals", 3);
         boolean handlers = !"false".equals(System.getProperty("peft4j.stress.stop-signals"));
         Path conf = experiment();
@@ -92,10 +121,11 @@ class StopSignalStressTest {
         Path runDir = dir.resolve("interrupted");
         int crashes = 0;
         List<String> outcomes = new ArrayList<>();
+        String[] kinds = handlers ? new String[] {"INT", "TERM", "KILL"} : new String[] {"INT", "TERM"};
         for (int i = 0; i < signals; i++) {
-            String signal = i % 2 == 0 ? "INT" : "TERM";
-            Child child = run(conf, runDir, signal, random.nextInt(1500), handlers);
-            outcomes.add("SIG" + signal + " -> exit " + child.exitCode());
+            String signal = kinds[i % kinds.length];
+            Child child = run(conf, runDir, signal, signal.equals("KILL") ? random.nextInt(300) : random.nextInt(1500), handlers);
+            outcomes.add("SIG" + signal + (child.duringCheckpointWrite() ? " (during a checkpoint write)" : "") + " -> exit " + child.exitCode());
             if (!child.crashFiles().isEmpty() || child.exitCode() == 134) {
                 crashes++;
                 continue;
@@ -106,10 +136,14 @@ class StopSignalStressTest {
             if (!handlers) {
                 continue; // the JVM's own handling: only crashes are counted
             }
+            if (signal.equals("KILL")) {
+                assertThat(child.exitCode()).as(child.err()).isEqualTo(137);
+                continue;
+            }
             assertThat(child.exitCode()).as(child.err()).isEqualTo(signal.equals("INT") ? 130 : 143);
             assertThat(child.err()).contains("stopping on SIG" + signal + " after step").contains("run the same command again to resume");
         }
-        System.err.println("stop-signal stress: " + signals + " signals, handlers " + (handlers ? "on" : "off") + ", crashes " + crashes + ": " + outcomes);
+        System.err.println("kill/signal stress: " + signals + " signals, handlers " + (handlers ? "on" : "off") + ", crashes " + crashes + ": " + outcomes);
         assertThat(crashes).as("native crashes in %d signals: %s", signals, outcomes).isZero();
 
         Child resumed = run(conf, runDir, null, 0, true);
@@ -118,5 +152,7 @@ class StopSignalStressTest {
                 .isEqualTo(Files.readAllBytes(dir.resolve("plain/model/trainable.safetensors")));
         assertThat(Files.readString(runDir.resolve("eval.json")).replaceAll("\"train_seconds\": [0-9.]+", ""))
                 .isEqualTo(Files.readString(dir.resolve("plain/eval.json")).replaceAll("\"train_seconds\": [0-9.]+", ""));
+        assertThat(withoutTimings(Files.readString(runDir.resolve("metrics.jsonl"))))
+                .isEqualTo(withoutTimings(Files.readString(dir.resolve("plain/metrics.jsonl"))));
     }
 }

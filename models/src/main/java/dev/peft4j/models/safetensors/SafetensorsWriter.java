@@ -99,6 +99,7 @@ public final class SafetensorsWriter {
                 }
                 out.force(true);
             }
+            slowForTests();
             Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | UncheckedIOException | SecurityException e) {
             try {
@@ -109,6 +110,22 @@ public final class SafetensorsWriter {
             throw new SafetensorsException(file, null, "cannot write: " + e, e);
         }
         syncDirectory(dir);
+    }
+
+    /**
+     * {@code -Dpeft4j.debug.slow-write-ms=N} holds every write for N ms before its rename, so that a kill-anywhere harness
+     * (issue #15) can hit the moment a checkpoint is half written. Off (0) unless set.
+     */
+    private static final long SLOW_WRITE_MS = Long.getLong("peft4j.debug.slow-write-ms", 0);
+
+    private static void slowForTests() {
+        if (SLOW_WRITE_MS > 0) {
+            try {
+                Thread.sleep(SLOW_WRITE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
