@@ -205,7 +205,7 @@ class ExperimentValidatorTest {
                 data.test.path = x
                 """);
         assertThat(problems(file)).containsExactly(
-                file + ":3: objectives[0].name: unknown objective 'kd-logits'; registered objectives: none",
+                file + ":3: objectives[0].name: unknown objective 'kd-logits'; registered objectives: " + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.OBJECTIVE)),
                 file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
                 file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
                 file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,
