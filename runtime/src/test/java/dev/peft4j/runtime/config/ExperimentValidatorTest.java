@@ -142,6 +142,24 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void keepLayersMustBeStrictlyIncreasingAndNonNegative() throws Exception {
+        Path file = write("k.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                model.keep-layers = [4, 2, -1]
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":3: model.keep-layers: is [4, 2, -1]: it is not strictly increasing (4 then 2), expected sorted layer indices without"
+                        + " repeats, e.g. [0, 2, 4]; it contains -1, expected layer indices >= 0; it is not strictly increasing (2 then -1),"
+                        + " expected sorted layer indices without repeats, e.g. [0, 2, 4]");
+        Path ok = write("k2.conf", """
+                model { source = "maven:dev.example:model:1.0", keep-layers = [0, 2, 4] }
+                method.name = test-freeze
+                """);
+        assertThat(validator(REGISTRY).validate(ExperimentConfig.load(ok, List.of())).model().keepLayers()).containsExactly(0, 2, 4);
+    }
+
+    @Test
     void overridesAreTypedAndSayCommandLine() throws Exception {
         Path file = write("exp.conf", VALID);
         ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file,
