@@ -72,7 +72,6 @@ public final class BitFitMethod implements AdapterMethodFactory<BitFitConfig> {
     }
 
     private static String baseModelPrefix(PluginContext context) {
-        TransformerModel model = context.model();
-        return model == null ? null : model.baseModelPrefix();
+        return context.model().map(TransformerModel::baseModelPrefix).orElse(null);
     }
 }

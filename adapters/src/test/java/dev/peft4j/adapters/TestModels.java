@@ -100,8 +100,8 @@ final class TestModels {
     static PluginContext context(TransformerModel model) {
         return new PluginContext() {
             @Override
-            public TransformerModel model() {
-                return model;
+            public Optional<TransformerModel> model() {
+                return Optional.ofNullable(model);
             }
 
             @Override

@@ -40,7 +40,7 @@ final class HiddenStateObjective implements Objective {
 
     /** Checks the layer map against both models and makes the projection; nothing is created if a check fails. */
     static HiddenStateObjective create(HiddenStateConfig config, PluginContext context) {
-        TransformerModel student = context.model();
+        TransformerModel student = context.requireModel("hidden-state");
         TransformerModel teacher = context.teacher().orElseThrow(() -> new Peft4jException(
                 "hidden-state needs a teacher: set the experiment's teacher section"));
         int studentLayers = layers(student.config());

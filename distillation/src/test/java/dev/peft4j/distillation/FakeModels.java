@@ -64,8 +64,8 @@ final class FakeModels {
     static PluginContext context(TransformerModel student, TransformerModel teacher) {
         return new PluginContext() {
             @Override
-            public TransformerModel model() {
-                return student;
+            public Optional<TransformerModel> model() {
+                return Optional.of(student);
             }
 
             @Override

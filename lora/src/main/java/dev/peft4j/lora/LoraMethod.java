@@ -37,9 +37,9 @@ public final class LoraMethod implements AdapterMethodFactory<LoraConfig> {
         requireNonNull(config, "config is null");
         requireNonNull(context, "context is null");
         String modelType = modelType(context);
-        if (config.baseModelNameOrPath() == null && context.model() != null && context.model().config() != null) {
+        if (config.baseModelNameOrPath() == null && context.model().isPresent() && context.model().get().config() != null) {
             // PEFT's base_model_name_or_path: the directory the model's config.json came from
-            java.nio.file.Path source = java.nio.file.Path.of(context.model().config().source());
+            java.nio.file.Path source = java.nio.file.Path.of(context.model().get().config().source());
             if (source.getFileName() != null && source.getFileName().toString().equals("config.json") && source.getParent() != null) {
                 config = config.toBuilder().baseModelNameOrPath(source.getParent().toString()).build();
             }
@@ -51,7 +51,7 @@ public final class LoraMethod implements AdapterMethodFactory<LoraConfig> {
     }
 
     private static String modelType(PluginContext context) {
-        TransformerModel model = context.model();
+        TransformerModel model = context.model().orElse(null);
         if (model == null || model.config() == null || !model.config().has("model_type")) {
             return null;
         }

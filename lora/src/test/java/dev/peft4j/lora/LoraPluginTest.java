@@ -24,7 +24,12 @@ import org.slf4j.LoggerFactory;
 
 /** The plugin is found through ServiceLoader and its factory works with the shipped defaults. */
 class LoraPluginTest {
-    record Context(TransformerModel model, long seed) implements PluginContext {
+    record Context(TransformerModel backbone, long seed) implements PluginContext {
+        @Override
+        public Optional<TransformerModel> model() {
+            return Optional.ofNullable(backbone);
+        }
+
         @Override
         public Optional<TextTokenizer> tokenizer() {
             return Optional.empty();

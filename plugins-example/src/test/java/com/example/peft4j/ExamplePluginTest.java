@@ -81,8 +81,8 @@ class ExamplePluginTest {
 
     static PluginContext context(TransformerModel model) {
         return new PluginContext() {
-            public TransformerModel model() {
-                return model;
+            public Optional<TransformerModel> model() {
+                return Optional.ofNullable(model);
             }
 
             public Optional<TextTokenizer> tokenizer() {

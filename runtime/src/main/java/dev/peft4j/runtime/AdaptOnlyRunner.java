@@ -7,11 +7,8 @@ import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.spi.Adaptation;
 import dev.peft4j.api.spi.PluginContext;
-import dev.peft4j.api.spi.TaskHead;
-import dev.peft4j.runtime.config.ConfiguredComponent;
 import dev.peft4j.runtime.config.ValidatedExperiment;
 import dev.peft4j.runtime.plugin.PluginContexts;
-import dev.peft4j.runtime.train.TaskModel;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,25 +38,12 @@ public final class AdaptOnlyRunner implements ExperimentRunner {
         this.contexts = requireNonNull(contexts, "contexts is null");
     }
 
-    /** The model as adapted for training. */
-    public record Prepared(TransformerModel backbone, TaskModel taskModel, Module root, Adaptation adaptation) {}
-
-    /** Attaches the head (if any) and applies the method; the head's modules end up trainable. */
-    public static Prepared prepare(ValidatedExperiment experiment, TransformerModel backbone, PluginContext context, PluginContexts contexts) {
-        TaskModel taskModel = null;
-        Module root = backbone.module();
-        if (experiment.head().isPresent()) {
-            ConfiguredComponent head = experiment.head().get();
-            TaskHead taskHead = head.createHead(backbone, contexts.forPlugin(context, head.registration().plugin()));
-            taskModel = new TaskModel(backbone, taskHead);
-            root = taskModel.root();
-        }
-        ConfiguredComponent method = experiment.method();
-        Adaptation adaptation = method.applyMethod(root, contexts.forPlugin(context, method.registration().plugin()));
-        if (taskModel != null) {
-            taskModel.head().modules().values().forEach(m -> m.setTrainable(true));
-        }
-        return new Prepared(backbone, taskModel, root, adaptation);
+    /** Builds the trainable model of {@code experiment} around {@code backbone}: head (if any), then the method. */
+    public static TrainableModelAssembly.TrainableModel prepare(ValidatedExperiment experiment, TransformerModel backbone, PluginContext context,
+            PluginContexts contexts) {
+        TrainableModelAssembly assembly = TrainableModelAssembly.forModel(backbone, context, contexts).method(experiment.method());
+        experiment.head().ifPresent(assembly::head);
+        return assembly.assemble();
     }
 
     @Override
@@ -68,7 +52,7 @@ public final class AdaptOnlyRunner implements ExperimentRunner {
         try (ModelLoader.LoadedModel loaded = modelLoader.load(experiment.model())) {
             TransformerModel backbone = loaded.model();
             PluginContext context = contexts.create(backbone, loaded.tokenizer().orElse(null), backbone.manager().getDevice(), runDirectory, seed);
-            Prepared prepared = prepare(experiment, backbone, context, contexts);
+            TrainableModelAssembly.TrainableModel prepared = prepare(experiment, backbone, context, contexts);
             Module root = prepared.root();
             long total = root.parameterCount();
             long trainable = root.trainableParameterCount();

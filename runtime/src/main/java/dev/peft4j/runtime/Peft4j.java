@@ -15,8 +15,8 @@ import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.Adaptation;
-import dev.peft4j.api.spi.AdapterMethodFactory;
 import dev.peft4j.api.spi.PluginContext;
+import dev.peft4j.runtime.config.ConfiguredComponent;
 import dev.peft4j.runtime.config.ExperimentConfig;
 import dev.peft4j.runtime.plugin.ComponentKind;
 import dev.peft4j.runtime.plugin.LoadedPlugin;
@@ -127,7 +127,7 @@ public final class Peft4j implements AutoCloseable {
     /**
      * Applies a registered adapter method to {@code root} with the given settings over the method's
      * defaults ({@code Map.of("r", 8, "target-modules", List.of("query", "value"))}). Without a
-     * {@link TransformerModel} the method's context has none ({@code context.model()} throws).
+     * {@link TransformerModel} the method's context has none ({@code context.model()} is empty).
      *
      * @throws InvalidConfigException listing every bad setting
      */
@@ -158,12 +158,11 @@ public final class Peft4j implements AutoCloseable {
         }
         Config reference = injector.getInstance(Config.class);
         PluginContexts contexts = injector.getInstance(PluginContexts.class);
-        PluginContext context = contexts.forPlugin(contexts.create(model, null, deviceOf(root), null, reference.getLong("train.seed")),
-                registration.plugin());
-        @SuppressWarnings("unchecked")
-        AdapterMethodFactory<Object> factory = (AdapterMethodFactory<Object>) registration.factory();
-        Object parsed = config;
-        return PluginClassLoader.withContextLoader(registration.plugin().classLoader(), () -> factory.apply(root, parsed, context));
+        PluginContext context = contexts.create(model, null, deviceOf(root), null, reference.getLong("train.seed"));
+        ConfiguredComponent component = new ConfiguredComponent("method", registration, config, section);
+        TrainableModelAssembly assembly = model != null ? TrainableModelAssembly.forModel(model, context, contexts)
+                : TrainableModelAssembly.forModule(root, context, contexts);
+        return assembly.method(component).assemble().adaptation();
     }
 
     private static Device deviceOf(Module root) {

@@ -55,6 +55,15 @@ class Peft4jTest {
     }
 
     @Test
+    void loraOnABareModuleFindsNoModelInItsContextAndStillWorks() {
+        // PluginContext.model() is empty here (it used to throw, while LoRA tested it for null)
+        try (Peft4j peft4j = Peft4j.builder().build(); NDManager m = NDManager.newBaseManager(); BertModel model = tinyBert(m)) {
+            Adaptation lora = peft4j.adapt(model.module(), "lora", Map.of("r", 2, "target-modules", List.of("query")));
+            assertThat(lora.targetedModules()).containsExactly("encoder.layer.0.attention.self.query", "encoder.layer.1.attention.self.query");
+        }
+    }
+
+    @Test
     void adaptingABareModuleWorksForMethodsThatNeedNoModel() {
         try (Peft4j peft4j = Peft4j.builder().build(); NDManager m = NDManager.newBaseManager(); BertModel model = tinyBert(m)) {
             Adaptation freeze = peft4j.adapt(model.module(), "test-freeze", Map.of("keep-trainable", List.of("embeddings.word_embeddings.weight")));

@@ -116,7 +116,7 @@ class PluginIntegrationTest {
             try (ModelLoader.LoadedModel loaded = loader.load(validated.model()); NDManager manager = NDManager.newBaseManager()) {
                 PluginContext context = contexts.create(loaded.model(), loaded.tokenizer().orElseThrow(), loaded.model().manager().getDevice(),
                         tmp, 7);
-                AdaptOnlyRunner.Prepared prepared = AdaptOnlyRunner.prepare(validated, loaded.model(), context, contexts);
+                TrainableModelAssembly.TrainableModel prepared = AdaptOnlyRunner.prepare(validated, loaded.model(), context, contexts);
                 Adaptation adaptation = prepared.adaptation();
                 assertThat(adaptation.getClass().getClassLoader()).isInstanceOf(PluginClassLoader.class);
                 assertThat(adaptation.targetedModules()).containsExactly("bert.encoder.layer.4.attention.output.LayerNorm",
@@ -136,7 +136,7 @@ class PluginIntegrationTest {
                     for (int step = 0; step < 8; step++) {
                         try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                             ForwardContext ctx = ForwardContext.training(s);
-                            NDArray loss = prepared.taskModel().head().loss(prepared.taskModel().forward(input, ctx), labels, ctx);
+                            NDArray loss = prepared.requireTaskModel().head().loss(prepared.requireTaskModel().forward(input, ctx), labels, ctx);
                             gc.backward(loss);
                             float value = loss.getFloat();
                             first = step == 0 ? value : first;

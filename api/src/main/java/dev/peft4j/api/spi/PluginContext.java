@@ -7,10 +7,29 @@ import java.nio.file.Path;
 import java.util.Optional;
 import org.slf4j.Logger;
 
-/** The only way a plugin reaches host services. */
+/**
+ * The only way a plugin reaches host services. It grows by {@code default} methods only (Trino's
+ * {@code ConnectorContext} rule), so a new host service never breaks a plugin built earlier. No method
+ * returns null.
+ */
 public interface PluginContext {
-    /** The backbone being adapted or trained. */
-    TransformerModel model();
+    /**
+     * The backbone being adapted or trained. Empty only when the host adapts a bare module tree with no
+     * model behind it ({@code Peft4j.adapt(Module, ...)}); inside a run, {@code inspect}, {@code generate}
+     * and {@code Peft4j.adapt(TransformerModel, ...)} it is always present. Never null.
+     */
+    Optional<TransformerModel> model();
+
+    /**
+     * The backbone, for a {@code component} that cannot work without one (prefix tuning needs the
+     * model's attention shape).
+     *
+     * @throws IllegalStateException naming the component when there is no model
+     */
+    default TransformerModel requireModel(String component) {
+        return model().orElseThrow(() -> new IllegalStateException(component + " needs a TransformerModel, but a bare module tree is being"
+                + " adapted (use the TransformerModel overload of Peft4j.adapt)"));
+    }
 
     Optional<TextTokenizer> tokenizer();
 

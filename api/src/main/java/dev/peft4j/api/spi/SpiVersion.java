@@ -7,7 +7,7 @@ package dev.peft4j.api.spi;
  */
 public final class SpiVersion {
     /** Bumped on any incompatible change to this package or the types it exposes. */
-    public static final int CURRENT = 1;
+    public static final int CURRENT = 2; // 2: PluginContext.model() returns Optional
 
     private SpiVersion() {}
 

@@ -13,8 +13,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The host's {@link PluginContext}: plain values, made by {@link PluginContexts}. {@link #model()}
- * throws when a bare module is adapted without a model (the Java API's {@code adapt(Module, ...)}).
+ * The host's {@link PluginContext}: plain values, made by {@link PluginContexts}. {@link #model()} is
+ * empty when a bare module is adapted without a model (the Java API's {@code adapt(Module, ...)}).
  */
 final class HostPluginContext implements PluginContext {
     private final TransformerModel model;
@@ -37,12 +37,8 @@ final class HostPluginContext implements PluginContext {
     }
 
     @Override
-    public TransformerModel model() {
-        if (model == null) {
-            throw new IllegalStateException("no TransformerModel in this context: a bare module is being adapted"
-                    + " (use the TransformerModel overload of Peft4j.adapt to give one)");
-        }
-        return model;
+    public Optional<TransformerModel> model() {
+        return Optional.ofNullable(model);
     }
 
     @Override

@@ -16,6 +16,7 @@ import dev.peft4j.api.spi.TaskHead;
 import dev.peft4j.api.text.TextTokenizer;
 import dev.peft4j.models.maven.MavenArtifactResolver;
 import dev.peft4j.runtime.ModelLoader;
+import dev.peft4j.runtime.TrainableModelAssembly;
 import dev.peft4j.runtime.config.ConfiguredComponent;
 import dev.peft4j.runtime.config.DataSettings;
 import dev.peft4j.runtime.config.ValidatedExperiment;
@@ -148,11 +149,10 @@ public final class TaskSetup implements AutoCloseable {
                         + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
             }
 
-            // The same steps as AdaptOnlyRunner.prepare: task model, method on its root, head trainable (modules_to_save).
-            TaskModel taskModel = new TaskModel(backbone, head);
-            ConfiguredComponent method = experiment.method();
-            Adaptation adaptation = method.applyMethod(taskModel.root(), contexts.forPlugin(context, method.registration().plugin()));
-            head.modules().values().forEach(m -> m.setTrainable(true));
+            TrainableModelAssembly.TrainableModel assembled = TrainableModelAssembly.forModel(backbone, context, contexts)
+                    .head(head).method(experiment.method()).assemble();
+            TaskModel taskModel = assembled.requireTaskModel();
+            Adaptation adaptation = assembled.adaptation();
 
             TokenizedDataset train = trainExamples.isEmpty() ? null
                     : TokenizedDataset.encode(trainExamples, tokenizer, maxLength, kind, vocabulary, true);

@@ -71,14 +71,101 @@ public final class Trainer {
         return train(Long.MAX_VALUE);
     }
 
+    /** What the run's config fixes before the first step. */
+    private record Plan(String metric, boolean lower, Batcher batcher, int batchesPerEpoch, int accumulation, long total,
+            LearningRateSchedule schedule) {}
+
+    /** One optimizer update's numbers. */
+    private record Update(double loss, double learningRate, double gradNorm) {}
+
+    /** The loop's mutable position and counters; {@link TrainState} is its saved form. */
+    private static final class Loop {
+        long step;
+        int epoch;
+        int batchInEpoch;
+        double best;
+        long bestStep;
+        int bad;
+        long examples;
+        double windowLoss;
+        int windowCount;
+        double windowForward;
+        double windowOptimizer;
+        double evalSeconds;
+        Map<String, Double> lastEval = Map.of();
+        TrainState state;
+        private final double elapsedBefore;
+        private final long started = System.nanoTime();
+
+        Loop(TrainState start) {
+            step = start.step();
+            epoch = start.epoch();
+            batchInEpoch = start.batchInEpoch();
+            best = start.bestValue();
+            bestStep = start.bestStep();
+            bad = start.evalsWithoutImprovement();
+            examples = start.examplesSeen();
+            windowLoss = start.windowLoss();
+            windowCount = start.windowCount();
+            elapsedBefore = start.elapsedSeconds();
+            state = start;
+        }
+
+        double elapsed() {
+            return elapsedBefore + (System.nanoTime() - started) / 1e9;
+        }
+
+        TrainState snapshot(int atEpoch, int atBatch, double elapsed) {
+            return new TrainState(step, atEpoch, atBatch, best, bestStep, bad, elapsed, examples, windowLoss, windowCount);
+        }
+    }
+
     /** Trains; stops like a killed process (no final evaluation or outputs) after update {@code stopAfter}. */
     public Result train(long stopAfter) {
         Map<String, Parameter> params = model.trainableParameters();
         if (params.isEmpty()) {
             throw new Peft4jException("nothing to train: no parameter of the task model is trainable (check the method config)");
         }
+        Plan plan = plan();
+        try (AdamW adam = new AdamW(params, model.backbone().manager(), config.beta1(), config.beta2(), config.epsilon(), config.weightDecay())) {
+            TrainState start = startOrResume(params, adam, plan);
+            Map<String, Double> initialMetrics = evaluateAtStart(start);
+            Progress progress = new Progress(console, plan.total());
+            Loop loop = new Loop(start);
+            boolean stoppedEarly = false;
+
+            // one iteration per optimizer update
+            outer:
+            while (loop.epoch < config.epochs() && loop.step < plan.total()) {
+                List<Batch> batches = plan.batcher().trainingEpoch(config.seed(), loop.epoch);
+                while (loop.batchInEpoch < batches.size() && loop.step < plan.total()) {
+                    Update update = optimizerStep(plan, adam, batches, loop);
+                    double elapsed = loop.elapsed();
+                    boolean logNow = logUpdate(plan, loop, update, elapsed);
+                    progress.update(loop.step, loop.epoch, update.loss(), loop.examples / Math.max(1e-9, elapsed), elapsed, logNow);
+
+                    boolean epochEnd = loop.batchInEpoch >= batches.size();
+                    if (evaluationDue(plan, loop.step, epochEnd) && evaluateAndCheckpoint(plan, params, adam, loop, progress, epochEnd, elapsed)) {
+                        stoppedEarly = true;
+                        loop.state = loop.snapshot(loop.epoch, loop.batchInEpoch, elapsed);
+                        break outer;
+                    }
+                    loop.state = loop.snapshot(loop.epoch, loop.batchInEpoch, elapsed);
+                    if (loop.step >= stopAfter) {
+                        progress.finish();
+                        return new Result(loop.lastEval, loop.state, false, true, plan.total(), elapsed, loop.evalSeconds, initialMetrics);
+                    }
+                }
+                loop.epoch++;
+                loop.batchInEpoch = 0;
+            }
+            progress.finish();
+            return finish(plan, params, loop, stoppedEarly, initialMetrics);
+        }
+    }
+
+    private Plan plan() {
         String metric = config.metric().isEmpty() ? Evaluator.defaultMetric(train.kind()) : config.metric();
-        boolean lower = Evaluator.lowerIsBetter(metric);
         Batcher batcher = new Batcher(train, config.batchSize(), config.bucketBatches(), padId);
         int batchesPerEpoch = batcher.batchesPerEpoch();
         int accumulation = config.gradientAccumulation();
@@ -89,159 +176,154 @@ public final class Trainer {
         }
         long warmup = config.warmupSteps() > 0 ? config.warmupSteps() : (long) Math.ceil(config.warmupRatio() * total);
         LearningRateSchedule schedule = new LearningRateSchedule(config.schedule(), config.learningRate(), warmup, total);
-        Engine engine = Engine.getInstance();
+        return new Plan(metric, Evaluator.lowerIsBetter(metric), batcher, batchesPerEpoch, accumulation, total, schedule);
+    }
 
-        try (AdamW adam = new AdamW(params, model.backbone().manager(), config.beta1(), config.beta2(), config.epsilon(), config.weightDecay())) {
-            TrainState state = TrainState.start(lower);
-            if (checkpointer.exists("last")) {
-                state = resume(params, adam);
-                log.truncateAfter(state.step());
-                console.println("resuming from " + checkpointer.path("last") + " at step " + state.step() + " of " + total);
-            } else if (Files.exists(log.file())) {
-                log.truncateAfter(-1);
-            }
-            Map<String, Double> initialMetrics = Map.of();
-            if (config.evalAtStart() && eval != null && state.step() == 0) {
-                long e0 = System.nanoTime();
-                initialMetrics = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
-                Map<String, Object> line = new LinkedHashMap<>(initialMetrics);
-                line.put("eval_s", (System.nanoTime() - e0) / 1e9);
-                log.append("eval", 0, 0, line);
-                console.println(String.format(java.util.Locale.ROOT, "eval step 0 (before training): %s", format(initialMetrics)));
-            }
-            Progress progress = new Progress(console, total);
-            long step = state.step();
-            int epoch = state.epoch();
-            int batchInEpoch = state.batchInEpoch();
-            double best = state.bestValue();
-            long bestStep = state.bestStep();
-            int bad = state.evalsWithoutImprovement();
-            long examples = state.examplesSeen();
-            double elapsedBefore = state.elapsedSeconds();
-            long started = System.nanoTime();
-            boolean stoppedEarly = false;
-            double windowLoss = state.windowLoss();
-            int windowCount = state.windowCount();
-            Map<String, Double> lastEval = Map.of();
-            double windowForward = 0;
-            double windowOptimizer = 0;
-            double evalSeconds = 0;
-
-            outer:
-            while (epoch < config.epochs() && step < total) {
-                List<Batch> batches = batcher.trainingEpoch(config.seed(), epoch);
-                while (batchInEpoch < batches.size() && step < total) {
-                    int end = Math.min(batchInEpoch + accumulation, batches.size());
-                    int micro = end - batchInEpoch;
-                    double lossSum = 0;
-                    long t0 = System.nanoTime();
-                    for (int j = batchInEpoch; j < end; j++) {
-                        long position = (long) epoch * batchesPerEpoch + j;
-                        engine.setRandomSeed((int) (config.seed() * 1_000_003L + position));
-                        double loss = microStep(batches.get(j), micro);
-                        if (!Double.isFinite(loss)) {
-                            adam.zeroGradients();
-                            throw new NanLossException("the loss is " + loss, step + 1, epoch, schedule.at(step));
-                        }
-                        lossSum += loss;
-                        examples += batches.get(j).size();
-                    }
-                    long t1 = System.nanoTime();
-                    double gradNorm = adam.clipGradients(config.maxGradNorm());
-                    if (!Double.isFinite(gradNorm)) {
-                        adam.zeroGradients();
-                        throw new NanLossException("the gradient norm is " + gradNorm, step + 1, epoch, schedule.at(step));
-                    }
-                    double lr = schedule.at(step);
-                    adam.step(lr);
-                    step++;
-                    windowForward += (t1 - t0) / 1e6;
-                    windowOptimizer += (System.nanoTime() - t1) / 1e6;
-                    batchInEpoch = end;
-                    double loss = lossSum / micro;
-                    windowLoss += loss;
-                    windowCount++;
-                    double elapsed = elapsedBefore + (System.nanoTime() - started) / 1e9;
-                    boolean logNow = step % config.logEvery() == 0 || step == total;
-                    if (logNow) {
-                        Map<String, Object> values = new LinkedHashMap<>();
-                        values.put("loss", windowLoss / windowCount);
-                        values.put("learning_rate", lr);
-                        values.put("grad_norm", gradNorm);
-                        values.put("examples_per_s", examples / Math.max(1e-9, elapsed));
-                        values.put("forward_backward_ms", windowForward / windowCount);
-                        values.put("optimizer_ms", windowOptimizer / windowCount);
-                        values.put("elapsed_s", elapsed);
-                        log.append("train", step, epoch, values);
-                        windowLoss = 0;
-                        windowCount = 0;
-                        windowForward = 0;
-                        windowOptimizer = 0;
-                    }
-                    progress.update(step, epoch, loss, examples / Math.max(1e-9, elapsed), elapsed, logNow);
-
-                    boolean epochEnd = batchInEpoch >= batches.size();
-                    boolean evalNow = config.evalEvery() > 0 ? step % config.evalEvery() == 0 || step == total : epochEnd || step == total;
-                    if (evalNow) {
-                        int nextEpoch = epochEnd ? epoch + 1 : epoch;
-                        int nextBatch = epochEnd ? 0 : batchInEpoch;
-                        if (eval != null) {
-                            long e0 = System.nanoTime();
-                            lastEval = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
-                            double took = (System.nanoTime() - e0) / 1e9;
-                            evalSeconds += took;
-                            Map<String, Object> line = new LinkedHashMap<>(lastEval);
-                            line.put("eval_s", took);
-                            log.append("eval", step, epoch, line);
-                            progress.message(String.format(java.util.Locale.ROOT, "eval step %d: %s", step, format(lastEval)));
-                            Double value = lastEval.get(metric);
-                            if (value == null) {
-                                throw new Peft4jException("train.metric = '" + metric + "' is not computed for this task; metrics are " + lastEval.keySet());
-                            }
-                            boolean improved = lower ? value < best : value > best;
-                            if (improved) {
-                                best = value;
-                                bestStep = step;
-                                bad = 0;
-                                if (config.checkpoints() || config.loadBest()) {
-                                    checkpointer.save("best", values(params), null, new TrainState(step, nextEpoch, nextBatch, best, bestStep, bad,
-                                            elapsed, examples, windowLoss, windowCount));
-                                }
-                            } else {
-                                bad++;
-                            }
-                        }
-                        if (config.checkpoints()) {
-                            checkpointer.save("last", values(params), adam.state(), new TrainState(step, nextEpoch, nextBatch, best, bestStep, bad,
-                                    elapsed, examples, windowLoss, windowCount));
-                        }
-                        if (config.patience() > 0 && bad >= config.patience()) {
-                            progress.message("early stopping at step " + step + ": " + metric + " has not improved for " + bad
-                                    + " evaluations (best " + best + " at step " + bestStep + ")");
-                            stoppedEarly = true;
-                            state = new TrainState(step, epoch, batchInEpoch, best, bestStep, bad, elapsed, examples, windowLoss, windowCount);
-                            break outer;
-                        }
-                    }
-                    state = new TrainState(step, epoch, batchInEpoch, best, bestStep, bad, elapsed, examples, windowLoss, windowCount);
-                    if (step >= stopAfter) {
-                        progress.finish();
-                        return new Result(lastEval, state, false, true, total, elapsed, evalSeconds, initialMetrics);
-                    }
-                }
-                epoch++;
-                batchInEpoch = 0;
-            }
-            progress.finish();
-            double trainSeconds = elapsedBefore + (System.nanoTime() - started) / 1e9;
-            if (config.loadBest() && eval != null && bestStep >= 0 && bestStep != step) {
-                restore("best", params);
-                console.println("loaded the best checkpoint (step " + bestStep + ", " + metric + " = " + best + ")");
-            }
-            Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
-            writeEvalJson(finalMetrics, metric, best, bestStep, step, trainSeconds);
-            return new Result(finalMetrics, state, stoppedEarly, false, total, trainSeconds, evalSeconds, initialMetrics);
+    /** The last checkpoint's state (weights and optimizer restored, later log lines dropped), or a fresh start. */
+    private TrainState startOrResume(Map<String, Parameter> params, AdamW adam, Plan plan) {
+        if (checkpointer.exists("last")) {
+            TrainState state = resume(params, adam);
+            log.truncateAfter(state.step());
+            console.println("resuming from " + checkpointer.path("last") + " at step " + state.step() + " of " + plan.total());
+            return state;
         }
+        if (Files.exists(log.file())) {
+            log.truncateAfter(-1);
+        }
+        return TrainState.start(plan.lower());
+    }
+
+    /** {@code train.eval-at-start}: the step-0 evaluation of a fresh run, logged; empty otherwise. */
+    private Map<String, Double> evaluateAtStart(TrainState start) {
+        if (!config.evalAtStart() || eval == null || start.step() != 0) {
+            return Map.of();
+        }
+        long e0 = System.nanoTime();
+        Map<String, Double> metrics = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+        Map<String, Object> line = new LinkedHashMap<>(metrics);
+        line.put("eval_s", (System.nanoTime() - e0) / 1e9);
+        log.append("eval", 0, 0, line);
+        console.println(String.format(java.util.Locale.ROOT, "eval step 0 (before training): %s", format(metrics)));
+        return metrics;
+    }
+
+    /**
+     * One optimizer update: the next {@code gradient-accumulation} micro-batches (dropout reseeded from
+     * their position), gradient clipping, the scheduled learning rate, AdamW. Advances the loop.
+     */
+    private Update optimizerStep(Plan plan, AdamW adam, List<Batch> batches, Loop loop) {
+        int end = Math.min(loop.batchInEpoch + plan.accumulation(), batches.size());
+        int micro = end - loop.batchInEpoch;
+        double lossSum = 0;
+        long t0 = System.nanoTime();
+        for (int j = loop.batchInEpoch; j < end; j++) {
+            long position = (long) loop.epoch * plan.batchesPerEpoch() + j;
+            Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000_003L + position));
+            double loss = microStep(batches.get(j), micro);
+            if (!Double.isFinite(loss)) {
+                adam.zeroGradients();
+                throw new NanLossException("the loss is " + loss, loop.step + 1, loop.epoch, plan.schedule().at(loop.step));
+            }
+            lossSum += loss;
+            loop.examples += batches.get(j).size();
+        }
+        long t1 = System.nanoTime();
+        double gradNorm = adam.clipGradients(config.maxGradNorm());
+        if (!Double.isFinite(gradNorm)) {
+            adam.zeroGradients();
+            throw new NanLossException("the gradient norm is " + gradNorm, loop.step + 1, loop.epoch, plan.schedule().at(loop.step));
+        }
+        double lr = plan.schedule().at(loop.step);
+        adam.step(lr);
+        loop.step++;
+        loop.windowForward += (t1 - t0) / 1e6;
+        loop.windowOptimizer += (System.nanoTime() - t1) / 1e6;
+        loop.batchInEpoch = end;
+        double loss = lossSum / micro;
+        loop.windowLoss += loss;
+        loop.windowCount++;
+        return new Update(loss, lr, gradNorm);
+    }
+
+    /** Every {@code log-every} updates (and the last): a {@code train} line with the window's means. Returns whether it logged. */
+    private boolean logUpdate(Plan plan, Loop loop, Update update, double elapsed) {
+        boolean logNow = loop.step % config.logEvery() == 0 || loop.step == plan.total();
+        if (logNow) {
+            Map<String, Object> values = new LinkedHashMap<>();
+            values.put("loss", loop.windowLoss / loop.windowCount);
+            values.put("learning_rate", update.learningRate());
+            values.put("grad_norm", update.gradNorm());
+            values.put("examples_per_s", loop.examples / Math.max(1e-9, elapsed));
+            values.put("forward_backward_ms", loop.windowForward / loop.windowCount);
+            values.put("optimizer_ms", loop.windowOptimizer / loop.windowCount);
+            values.put("elapsed_s", elapsed);
+            log.append("train", loop.step, loop.epoch, values);
+            loop.windowLoss = 0;
+            loop.windowCount = 0;
+            loop.windowForward = 0;
+            loop.windowOptimizer = 0;
+        }
+        return logNow;
+    }
+
+    private boolean evaluationDue(Plan plan, long step, boolean epochEnd) {
+        return config.evalEvery() > 0 ? step % config.evalEvery() == 0 || step == plan.total() : epochEnd || step == plan.total();
+    }
+
+    /**
+     * Evaluates (if there is an evaluation split), saves the best and last checkpoints, and applies
+     * early stopping. Returns true when training should stop early.
+     */
+    private boolean evaluateAndCheckpoint(Plan plan, Map<String, Parameter> params, AdamW adam, Loop loop, Progress progress,
+            boolean epochEnd, double elapsed) {
+        int nextEpoch = epochEnd ? loop.epoch + 1 : loop.epoch;
+        int nextBatch = epochEnd ? 0 : loop.batchInEpoch;
+        if (eval != null) {
+            long e0 = System.nanoTime();
+            loop.lastEval = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+            double took = (System.nanoTime() - e0) / 1e9;
+            loop.evalSeconds += took;
+            Map<String, Object> line = new LinkedHashMap<>(loop.lastEval);
+            line.put("eval_s", took);
+            log.append("eval", loop.step, loop.epoch, line);
+            progress.message(String.format(java.util.Locale.ROOT, "eval step %d: %s", loop.step, format(loop.lastEval)));
+            Double value = loop.lastEval.get(plan.metric());
+            if (value == null) {
+                throw new Peft4jException("train.metric = '" + plan.metric() + "' is not computed for this task; metrics are " + loop.lastEval.keySet());
+            }
+            boolean improved = plan.lower() ? value < loop.best : value > loop.best;
+            if (improved) {
+                loop.best = value;
+                loop.bestStep = loop.step;
+                loop.bad = 0;
+                if (config.checkpoints() || config.loadBest()) {
+                    checkpointer.save("best", values(params), null, loop.snapshot(nextEpoch, nextBatch, elapsed));
+                }
+            } else {
+                loop.bad++;
+            }
+        }
+        if (config.checkpoints()) {
+            checkpointer.save("last", values(params), adam.state(), loop.snapshot(nextEpoch, nextBatch, elapsed));
+        }
+        if (config.patience() > 0 && loop.bad >= config.patience()) {
+            progress.message("early stopping at step " + loop.step + ": " + plan.metric() + " has not improved for " + loop.bad
+                    + " evaluations (best " + loop.best + " at step " + loop.bestStep + ")");
+            return true;
+        }
+        return false;
+    }
+
+    /** After the loop: the best checkpoint back if asked, the final evaluation and {@code eval.json}. */
+    private Result finish(Plan plan, Map<String, Parameter> params, Loop loop, boolean stoppedEarly, Map<String, Double> initialMetrics) {
+        double trainSeconds = loop.elapsed();
+        if (config.loadBest() && eval != null && loop.bestStep >= 0 && loop.bestStep != loop.step) {
+            restore("best", params);
+            console.println("loaded the best checkpoint (step " + loop.bestStep + ", " + plan.metric() + " = " + loop.best + ")");
+        }
+        Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+        writeEvalJson(finalMetrics, plan.metric(), loop.best, loop.bestStep, loop.step, trainSeconds);
+        return new Result(finalMetrics, loop.state, stoppedEarly, false, plan.total(), trainSeconds, loop.evalSeconds, initialMetrics);
     }
 
     private double microStep(Batch batch, int microBatches) {

@@ -38,8 +38,8 @@ class CausalLmDataTest {
     static PluginContext context(TextTokenizer tokenizer) {
         return new PluginContext() {
             @Override
-            public TransformerModel model() {
-                return null;
+            public Optional<TransformerModel> model() {
+                return Optional.empty();
             }
 
             @Override

@@ -189,7 +189,7 @@ class PluginDiscoveryTest {
                 public String name() { return "future"; }
                 """, null);
         assertThatThrownBy(() -> PluginDiscovery.discover(HOST, tmp)).isInstanceOf(PluginLoadException.class)
-                .hasMessageContaining(jar + ": plugin acme.Future was built against peft4j SPI version 99, but this peft4j provides SPI version 1");
+                .hasMessageContaining(jar + ": plugin acme.Future was built against peft4j SPI version 99, but this peft4j provides SPI version " + dev.peft4j.api.spi.SpiVersion.CURRENT);
     }
 
     @Test
@@ -205,7 +205,7 @@ class PluginDiscoveryTest {
     @Test
     void allProblemsAreReportedTogether(@TempDir Path tmp) throws Exception {
         JarBuilder.jar(tmp.resolve("a-empty.jar"), Map.of(), Map.of("x.txt", "x"));
-        pluginJar(tmp, "b-future.jar", "Future", "public int spiVersion() { return 2; } public String name() { return \"f\"; }", null);
+        pluginJar(tmp, "b-future.jar", "Future", "public int spiVersion() { return 3; } public String name() { return \"f\"; }", null);
         Files.createDirectories(tmp.resolve("c-dir-without-jars"));
         assertThatThrownBy(() -> PluginDiscovery.discover(HOST, tmp)).isInstanceOfSatisfying(PluginLoadException.class,
                 e -> assertThat(e.problems()).hasSize(3));

@@ -1,0 +1,137 @@
+package dev.peft4j.runtime;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.spi.Adaptation;
+import dev.peft4j.api.spi.PluginContext;
+import dev.peft4j.api.spi.TaskHead;
+import dev.peft4j.runtime.config.ConfiguredComponent;
+import dev.peft4j.runtime.plugin.PluginContexts;
+import dev.peft4j.runtime.train.TaskModel;
+import java.util.Optional;
+
+/**
+ * The composition root: the one place that builds what trains. The CLI ({@code train}, {@code eval},
+ * {@code predict}, dry runs), {@link Peft4j#adapt} and the experiment runners all go through it, so a
+ * new step is added here once.
+ *
+ * <p>The steps, in this order (each is one private method of {@link #assemble()}):
+ * <ol>
+ *   <li>{@link #attachHead}: the backbone and the task head become one {@link TaskModel} whose root is
+ *       named like HF's task model ({@code bert.…} beside {@code classifier}); without a head the root is
+ *       the backbone's (or the bare module's) own tree;</li>
+ *   <li>{@link #applyMethod}: the adapter method adapts that root in place (it freezes what it does not
+ *       train) with the method's plugin context;</li>
+ *   <li>{@link #makeHeadTrainable}: the head's modules are trained as well (PEFT's {@code modules_to_save}).</li>
+ * </ol>
+ * Steps that need the adapted student (a teacher, training objectives) go after the last one.
+ *
+ * <pre>{@code
+ * TrainableModel model = TrainableModelAssembly.forModel(backbone, context, contexts)
+ *         .head(head)          // optional
+ *         .method(method)      // required
+ *         .assemble();
+ * }</pre>
+ */
+public final class TrainableModelAssembly {
+    /**
+     * What {@link #assemble()} built.
+     *
+     * @param backbone the pretrained model (empty when a bare module was adapted)
+     * @param taskModel backbone plus head (empty without a head)
+     * @param root the tree that trains: the task model's root, or the backbone's (bare) module
+     * @param adaptation what the method did
+     */
+    public record TrainableModel(Optional<TransformerModel> backbone, Optional<TaskModel> taskModel, Module root, Adaptation adaptation) {
+        public TrainableModel {
+            requireNonNull(backbone, "backbone is null");
+            requireNonNull(taskModel, "taskModel is null");
+            requireNonNull(root, "root is null");
+            requireNonNull(adaptation, "adaptation is null");
+        }
+
+        /** The task model; throws when the assembly had no head. */
+        public TaskModel requireTaskModel() {
+            return taskModel.orElseThrow(() -> new IllegalStateException("this model was assembled without a task head"));
+        }
+    }
+
+    private final TransformerModel backbone;
+    private final Module bareRoot;
+    private final PluginContext context;
+    private final PluginContexts contexts;
+    private TaskHead head;
+    private ConfiguredComponent method;
+
+    private TrainableModelAssembly(TransformerModel backbone, Module bareRoot, PluginContext context, PluginContexts contexts) {
+        this.backbone = backbone;
+        this.bareRoot = bareRoot;
+        this.context = requireNonNull(context, "context is null");
+        this.contexts = requireNonNull(contexts, "contexts is null");
+    }
+
+    /** Assembles around a loaded model; {@code context} is the run's context (the host gives each plugin its own logger). */
+    public static TrainableModelAssembly forModel(TransformerModel backbone, PluginContext context, PluginContexts contexts) {
+        return new TrainableModelAssembly(requireNonNull(backbone, "backbone is null"), null, context, contexts);
+    }
+
+    /** Assembles around a bare module tree (no config, no forward): only a method can be applied. */
+    public static TrainableModelAssembly forModule(Module root, PluginContext context, PluginContexts contexts) {
+        return new TrainableModelAssembly(null, requireNonNull(root, "root is null"), context, contexts);
+    }
+
+    /** The task head, already created (the trainer sizes it from the data first). */
+    public TrainableModelAssembly head(TaskHead head) {
+        requireNonNull(head, "head is null");
+        if (backbone == null) {
+            throw new IllegalStateException("a task head needs a TransformerModel, not a bare module");
+        }
+        this.head = head;
+        return this;
+    }
+
+    /** The task head as configured; it is created with its plugin's context. */
+    public TrainableModelAssembly head(ConfiguredComponent headComponent) {
+        requireNonNull(headComponent, "headComponent is null");
+        if (backbone == null) {
+            throw new IllegalStateException("a task head needs a TransformerModel, not a bare module");
+        }
+        return head(headComponent.createHead(backbone, pluginContext(headComponent)));
+    }
+
+    /** The adapter method (required). */
+    public TrainableModelAssembly method(ConfiguredComponent methodComponent) {
+        this.method = requireNonNull(methodComponent, "methodComponent is null");
+        return this;
+    }
+
+    /** Runs the steps; see the class comment. */
+    public TrainableModel assemble() {
+        if (method == null) {
+            throw new IllegalStateException("no adapter method: call method(...) before assemble()");
+        }
+        Optional<TaskModel> taskModel = attachHead();
+        Module root = taskModel.map(TaskModel::root).orElseGet(() -> backbone != null ? backbone.module() : bareRoot);
+        Adaptation adaptation = applyMethod(root);
+        taskModel.ifPresent(TrainableModelAssembly::makeHeadTrainable);
+        return new TrainableModel(Optional.ofNullable(backbone), taskModel, root, adaptation);
+    }
+
+    private Optional<TaskModel> attachHead() {
+        return head == null ? Optional.empty() : Optional.of(new TaskModel(backbone, head));
+    }
+
+    private Adaptation applyMethod(Module root) {
+        return method.applyMethod(root, pluginContext(method));
+    }
+
+    private static void makeHeadTrainable(TaskModel taskModel) {
+        taskModel.head().modules().values().forEach(m -> m.setTrainable(true));
+    }
+
+    private PluginContext pluginContext(ConfiguredComponent component) {
+        return contexts.forPlugin(context, component.registration().plugin());
+    }
+}
