@@ -54,11 +54,10 @@ public interface Objective {
     /** The loss to minimise, a 0-d tensor in the step's graph. */
     NDArray loss(Step step, ForwardContext context);
 
-    /** A model's backbone output plus its head output (logits). */
+    /** A model's backbone output plus its head output (logits; null for a teacher without a head). */
     record Outputs(ModelOutput backbone, NDArray head) {
         public Outputs {
             requireNonNull(backbone, "backbone is null");
-            requireNonNull(head, "head is null");
         }
     }
 

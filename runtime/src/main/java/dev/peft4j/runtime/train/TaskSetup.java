@@ -149,8 +149,12 @@ public final class TaskSetup implements AutoCloseable {
                         + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
             }
 
-            TrainableModelAssembly.TrainableModel assembled = TrainableModelAssembly.forModel(backbone, context, contexts)
-                    .head(head).method(experiment.method()).assemble();
+            TrainableModelAssembly assembly = TrainableModelAssembly.forModel(backbone, context, contexts).head(head).method(experiment.method());
+            if (readTrain) {
+                // objectives shape only training; eval and predict score the task alone
+                assembly.objectives(experiment.objectives(), objectiveWeights(experiment), null);
+            }
+            TrainableModelAssembly.TrainableModel assembled = assembly.assemble();
             TaskModel taskModel = assembled.requireTaskModel();
             Adaptation adaptation = assembled.adaptation();
 
@@ -163,6 +167,17 @@ public final class TaskSetup implements AutoCloseable {
             loaded.close();
             throw e;
         }
+    }
+
+    /** Each objective's {@code weight} (default 1), in the order of {@link ValidatedExperiment#objectives()}. */
+    static List<Float> objectiveWeights(ValidatedExperiment experiment) {
+        List<Float> weights = new ArrayList<>();
+        for (int i = 0; i < experiment.objectives().size(); i++) {
+            Config element = experiment.config().getConfigList("objectives").get(i);
+            weights.add(element.hasPath(dev.peft4j.runtime.config.ExperimentValidator.OBJECTIVE_WEIGHT)
+                    ? (float) element.getDouble(dev.peft4j.runtime.config.ExperimentValidator.OBJECTIVE_WEIGHT) : 1f);
+        }
+        return weights;
     }
 
     static TaskKind kindOf(TaskHead head, String name) {

@@ -142,6 +142,31 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void objectivesHaveAHostWeightAndTheirOwnCheckedKeys() throws Exception {
+        Path file = write("w.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                objectives = [
+                  { name = soft-target-kl, temperature = 0, weight = -1 }
+                  { name = hidden-state, weight = 0.5, teacher-layers = [3] }
+                ]
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":4: objectives[0].temperature: is 0, expected a number in (0, 1000]",
+                file + ":4: objectives[0].weight: is -1, expected a number >= 0 (the objective's factor in the training loss; default 1)",
+                file + ":5: objectives[1].teacher-layers: has 1 entries [3] but student-layers has 0 []; expected one teacher layer per student layer");
+        Path ok = write("w2.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                objectives = [ { name = soft-target-kl, temperature = 4, weight = 0.25 } ]
+                """);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(ok, List.of()));
+        assertThat(v.objectives()).singleElement().satisfies(o -> assertThat(o.name()).isEqualTo("soft-target-kl"));
+        assertThat(v.config().getConfigList("objectives").get(0).getDouble("weight")).isEqualTo(0.25);
+        assertThat(v.config().getConfigList("objectives").get(0).getDouble("alpha")).isEqualTo(0.5);
+    }
+
+    @Test
     void keepLayersMustBeStrictlyIncreasingAndNonNegative() throws Exception {
         Path file = write("k.conf", """
                 model.source = "maven:dev.example:model:1.0"

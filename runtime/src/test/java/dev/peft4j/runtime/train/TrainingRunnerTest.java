@@ -107,4 +107,16 @@ class TrainingRunnerTest {
                     .hasMessageContaining("missing.tsv does not exist");
         }
     }
+
+    @Test
+    void aConfiguredObjectiveThatCannotRunStopsTheRunBeforeTraining() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(16, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        try (Peft4j peft4j = host()) {
+            String config = experiment(train, eval) + "objectives = [ { name = soft-target-kl, temperature = 2 } ]\n";
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(config)).run())
+                    .hasMessageContaining("objectives[0] (soft-target-kl) needs a teacher");
+            assertThat(dir.resolve("run").resolve("metrics.jsonl")).doesNotExist();
+        }
+    }
 }
