@@ -22,7 +22,7 @@ final class SoftTargetKlObjective implements Objective {
 
     @Override
     public Set<Need> needs() {
-        return Set.of(Need.TEACHER);
+        return Set.of(Need.TEACHER, Need.TEACHER_LOGITS);
     }
 
     @Override

@@ -168,7 +168,7 @@ class DistillationPluginTest {
         PluginContext context = FakeModels.context(FakeModels.model(manager, 2, 4), null);
         for (String name : List.of("soft-target-kl", "token-kl")) {
             Objective o = create(name, "", context);
-            assertThat(o.needs()).containsExactly(Need.TEACHER);
+            assertThat(o.needs()).containsExactlyInAnyOrder(Need.TEACHER, Need.TEACHER_LOGITS);
             assertThat(o.includesTaskLoss()).isTrue();
             assertThat(o.modules()).isEmpty();
             try (NDManager step = manager.newSubManager()) {

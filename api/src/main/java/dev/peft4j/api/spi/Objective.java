@@ -22,6 +22,8 @@ public interface Objective {
     enum Need {
         /** A teacher model runs beside the student ({@link Step#teacher()} is set). */
         TEACHER,
+        /** The teacher's logits ({@link Outputs#head()} of {@link Step#teacher()}): a teacher with a head, or a decoder's own. */
+        TEACHER_LOGITS,
         /** Every layer's hidden state, of the student and (with {@link #TEACHER}) the teacher ({@link ModelOutput#hiddenStates()}). */
         HIDDEN_STATES,
         /** Attention maps; no built-in model returns them yet, so the host refuses an objective that needs them. */

@@ -68,6 +68,10 @@ public final class TrainingObjectives {
             if (w.objective().needs().contains(Need.TEACHER) && teacher == null) {
                 problems.add(who + " needs a teacher, but the experiment has none: set teacher.run (a peft4j run directory) or teacher.source");
             }
+            if (w.objective().needs().contains(Need.TEACHER_LOGITS) && teacher != null && !teacher.hasLogits()) {
+                problems.add(who + " needs the teacher's logits, but " + teacher.source() + " has no head (use teacher.run, a run with a head,"
+                        + " or a causal-LM teacher)");
+            }
             if (w.objective().needs().contains(Need.ATTENTIONS)) {
                 problems.add(who + " needs attention maps, which no built-in model returns yet");
             }

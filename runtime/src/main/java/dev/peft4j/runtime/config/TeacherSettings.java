@@ -1,0 +1,67 @@
+package dev.peft4j.runtime.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The {@code teacher} section of a distillation run: the frozen model the objectives read.
+ *
+ * @param run a finished peft4j run directory (its {@code resolved.conf}: base model, method and head;
+ *     {@code model/trainable.safetensors}; {@code labels.json}), or empty
+ * @param source an HF model directory or {@code maven:GROUP:ARTIFACT:VERSION} without a head (hidden
+ *     states; a causal LM's own {@code lm_head} logits), or empty
+ */
+public record TeacherSettings(Optional<Path> run, Optional<String> source) {
+    /** The file of a finished run that holds its trained tensors (TrainingRunner.TRAINED_FILE). */
+    static final String TRAINED_FILE = "model/trainable.safetensors";
+
+    public boolean present() {
+        return run.isPresent() || source.isPresent();
+    }
+
+    /** Where the teacher comes from, as the user wrote it ({@code teacher.run = runs/bge}). */
+    public String describe() {
+        return run.map(p -> "teacher.run = " + p).orElseGet(() -> source.map(s -> "teacher.source = " + s).orElse("no teacher"));
+    }
+
+    public static final SettingsSection<TeacherSettings> SECTION = new SettingsSection<>() {
+        @Override
+        public String path() {
+            return "teacher";
+        }
+
+        @Override
+        public Class<TeacherSettings> type() {
+            return TeacherSettings.class;
+        }
+
+        @Override
+        public TeacherSettings read(dev.peft4j.api.config.ConfigReader r) {
+            Optional<Path> run = RunSettings.path(r, "run");
+            Optional<String> source = r.optionalString("source").filter(s -> !s.isBlank());
+            if (run.isPresent() && source.isPresent()) {
+                r.problem("source", "is '" + source.get() + "' but teacher.run is set too ('" + run.get()
+                        + "'); expected one of them (a run brings its own base model)");
+            }
+            run.ifPresent(dir -> {
+                if (!Files.isDirectory(dir)) {
+                    r.problem("run", "is '" + dir + "', which is not a directory; expected a finished peft4j run (the run.dir of a train)");
+                } else {
+                    for (String file : new String[] {"resolved.conf", TRAINED_FILE}) {
+                        if (!Files.isRegularFile(dir.resolve(file))) {
+                            r.problem("run", "is '" + dir + "', which has no " + file + "; expected a finished peft4j run (the run.dir of a train)");
+                        }
+                    }
+                }
+            });
+            source.ifPresent(s -> {
+                int parts = s.split(":", -1).length;
+                if (s.startsWith("maven:") ? parts != 4 && parts != 5 : !Files.isDirectory(Path.of(s))) {
+                    r.problem("source", "is '" + s + "', expected an HF model directory or maven:GROUP:ARTIFACT:VERSION[:CLASSIFIER]");
+                }
+            });
+            return new TeacherSettings(run, source);
+        }
+    };
+}
