@@ -136,7 +136,7 @@ final class HiddenStateObjective implements Objective {
     }
 
     private static List<NDArray> hiddenStates(ModelOutput output, String who) {
-        if (output.hiddenStates().isEmpty()) {
+        if (output == null || output.hiddenStates().isEmpty()) {
             throw new Peft4jException("hidden-state needs the " + who + "'s hidden states, but its forward pass returned none");
         }
         return output.hiddenStates();

@@ -56,12 +56,12 @@ public interface Objective {
     /** The loss to minimise, a 0-d tensor in the step's graph. */
     NDArray loss(Step step, ForwardContext context);
 
-    /** A model's backbone output plus its head output (logits; null for a teacher without a head). */
-    record Outputs(ModelOutput backbone, NDArray head) {
-        public Outputs {
-            requireNonNull(backbone, "backbone is null");
-        }
-    }
+    /**
+     * A model's backbone output plus its head output (logits). For the teacher, {@code head} is null when
+     * it has no head, and {@code backbone} is null when its logits come from a cache (objectives that need
+     * hidden states are refused with a cache).
+     */
+    record Outputs(ModelOutput backbone, NDArray head) {}
 
     /**
      * One micro-batch as an objective sees it.

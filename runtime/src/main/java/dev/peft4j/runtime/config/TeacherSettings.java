@@ -11,8 +11,10 @@ import java.util.Optional;
  *     {@code model/trainable.safetensors}; {@code labels.json}), or empty
  * @param source an HF model directory or {@code maven:GROUP:ARTIFACT:VERSION} without a head (hidden
  *     states; a causal LM's own {@code lm_head} logits), or empty
+ * @param cache whether the teacher's logits on the training set are computed once and kept in a file
+ * @param cacheFile that file; empty: {@code teacher-logits.safetensors} in the run directory
  */
-public record TeacherSettings(Optional<Path> run, Optional<String> source) {
+public record TeacherSettings(Optional<Path> run, Optional<String> source, boolean cache, Optional<Path> cacheFile) {
     /** The file of a finished run that holds its trained tensors (TrainingRunner.TRAINED_FILE). */
     static final String TRAINED_FILE = "model/trainable.safetensors";
 
@@ -61,7 +63,12 @@ public record TeacherSettings(Optional<Path> run, Optional<String> source) {
                     r.problem("source", "is '" + s + "', expected an HF model directory or maven:GROUP:ARTIFACT:VERSION[:CLASSIFIER]");
                 }
             });
-            return new TeacherSettings(run, source);
+            boolean cache = r.bool("cache");
+            Optional<Path> cacheFile = RunSettings.path(r, "cache-file");
+            if (cache && run.isEmpty() && source.isEmpty()) {
+                r.problem("cache", "is true but there is no teacher; set teacher.run or teacher.source");
+            }
+            return new TeacherSettings(run, source, cache, cacheFile);
         }
     };
 }

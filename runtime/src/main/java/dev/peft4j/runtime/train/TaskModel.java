@@ -112,4 +112,9 @@ public final class TaskModel {
     public NDArray trainingLoss(ModelInput input, NDArray labels, ForwardContext context) {
         return objectives.loss(this, input, labels, context);
     }
+
+    /** As above for one of the trainer's batches, whose example indices key the teacher cache; arrays in the context's manager. */
+    public NDArray trainingLoss(dev.peft4j.runtime.data.Batch batch, ForwardContext context) {
+        return objectives.loss(this, batch.input(context.manager()), batch.labels(context.manager()), batch, context);
+    }
 }

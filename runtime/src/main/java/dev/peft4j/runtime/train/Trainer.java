@@ -342,7 +342,7 @@ public final class Trainer {
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 long a = System.nanoTime();
                 // the head's loss plus every configured objective's (weighted), with the teacher's forward when one is needed
-                NDArray loss = model.trainingLoss(batch.input(step), batch.labels(step), context);
+                NDArray loss = model.trainingLoss(batch, context);
                 NDArray scaled = microBatches > 1 ? loss.div(context.scalar(microBatches)) : loss;
                 long b = System.nanoTime();
                 collector.backward(scaled);

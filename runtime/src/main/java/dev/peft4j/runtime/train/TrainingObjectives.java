@@ -47,10 +47,16 @@ public final class TrainingObjectives {
     private final Teacher teacher;
     private final boolean hiddenStates;
     private final boolean taskLossIncluded;
+    private final TeacherCache cache;
 
     private TrainingObjectives(List<Weighted> objectives, Teacher teacher) {
+        this(objectives, teacher, null);
+    }
+
+    private TrainingObjectives(List<Weighted> objectives, Teacher teacher, TeacherCache cache) {
         this.objectives = List.copyOf(objectives);
         this.teacher = teacher;
+        this.cache = cache;
         this.hiddenStates = objectives.stream().anyMatch(o -> o.objective().needs().contains(Need.HIDDEN_STATES));
         this.taskLossIncluded = objectives.stream().anyMatch(o -> o.objective().includesTaskLoss());
     }
@@ -88,6 +94,34 @@ public final class TrainingObjectives {
         return new TrainingObjectives(objectives, teacher);
     }
 
+    /**
+     * The same objectives reading the teacher's logits from {@code cache} instead of running the teacher;
+     * refused when an objective needs more than the logits (hidden states).
+     */
+    public TrainingObjectives withCache(TeacherCache cache) {
+        requireNonNull(cache, "cache is null");
+        List<String> problems = new ArrayList<>();
+        for (Weighted w : objectives) {
+            if (w.objective().needs().contains(Need.HIDDEN_STATES)) {
+                problems.add(w.path() + " (" + w.name() + ") needs the teacher's hidden states, but teacher.cache = true keeps only its logits;"
+                        + " set teacher.cache = false");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new Peft4jException(String.join("; ", problems));
+        }
+        return new TrainingObjectives(objectives, teacher, cache);
+    }
+
+    public Optional<TeacherCache> cache() {
+        return Optional.ofNullable(cache);
+    }
+
+    /** Whether a teacher has to run (or be read from the cache) for these objectives. */
+    public boolean needsTeacher() {
+        return objectives.stream().anyMatch(o -> o.objective().needs().contains(Need.TEACHER));
+    }
+
     public boolean isEmpty() {
         return objectives.isEmpty();
     }
@@ -117,6 +151,11 @@ public final class TrainingObjectives {
      * needs them), the head's loss, the teacher's forward on the same input, and the weighted objectives.
      */
     public NDArray loss(TaskModel student, ModelInput input, NDArray labels, ForwardContext context) {
+        return loss(student, input, labels, null, context);
+    }
+
+    /** As above; {@code batch} (may be null without a cache) gives the example indices that the teacher cache is keyed by. */
+    public NDArray loss(TaskModel student, ModelInput input, NDArray labels, dev.peft4j.runtime.data.Batch batch, ForwardContext context) {
         if (hiddenStates) {
             context.setAttribute(BertModel.OUTPUT_HIDDEN_STATES, true);
         }
@@ -126,7 +165,15 @@ public final class TrainingObjectives {
         if (objectives.isEmpty()) {
             return taskLoss;
         }
-        Objective.Outputs teacherOutputs = teacher == null ? null : teacher.outputs(input, hiddenStates, context);
+        Objective.Outputs teacherOutputs;
+        if (cache != null) {
+            if (batch == null) {
+                throw new IllegalStateException("the teacher cache is keyed by example index: call with the batch");
+            }
+            teacherOutputs = new Objective.Outputs(null, cache.logits(batch, context.manager()));
+        } else {
+            teacherOutputs = teacher == null || !needsTeacher() ? null : teacher.outputs(input, hiddenStates, context);
+        }
         Objective.Step step = new Objective.Step(new Objective.Outputs(output, logits), teacherOutputs, taskLoss, input, labels);
         NDArray total = taskLossIncluded ? null : taskLoss;
         for (Weighted w : objectives) {

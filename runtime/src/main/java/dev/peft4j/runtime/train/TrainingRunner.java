@@ -9,6 +9,7 @@ import dev.peft4j.runtime.AdaptOnlyRunner;
 import dev.peft4j.runtime.ExperimentRunner;
 import dev.peft4j.runtime.ModelLoader;
 import dev.peft4j.runtime.RunResult;
+import dev.peft4j.runtime.config.TeacherSettings;
 import dev.peft4j.runtime.config.ValidatedExperiment;
 import dev.peft4j.runtime.plugin.PluginContexts;
 import java.io.IOException;
@@ -73,6 +74,15 @@ public final class TrainingRunner implements ExperimentRunner {
             double setupSeconds = (System.nanoTime() - start) / 1e9;
             setup.writeLabels(runDirectory);
             TaskModel model = setup.taskModel();
+            TeacherSettings teacherSettings = experiment.settings(TeacherSettings.class);
+            if (teacherSettings.cache() && setup.teacher().isPresent() && model.objectives().needsTeacher()) {
+                long c0 = System.nanoTime();
+                Path file = teacherSettings.cacheFile().orElse(runDirectory.resolve(TeacherCache.FILE));
+                TeacherCache cache = TeacherCache.openOrBuild(file, setup.teacher().get(), setup.train(), config.evalBatchSize(), setup.padId(),
+                        files, console);
+                model.setObjectives(model.objectives().withCache(cache));
+                console.printf(Locale.ROOT, "teacher cache ready in %.1f s%n", (System.nanoTime() - c0) / 1e9);
+            }
             long trainable = model.root().trainableParameterCount();
             long total = model.root().parameterCount();
             console.printf(Locale.ROOT, "%s + %s: trainable params %,d of %,d (%.4f%%); %d training and %d evaluation examples%n",

@@ -143,6 +143,11 @@ class TrainingRunnerTest {
             double kdLoss = MetricsLog.read(kd.runDirectory().resolve("metrics.jsonl")).stream().filter(o -> o.get("type").getAsString().equals("train"))
                     .findFirst().orElseThrow().get("loss").getAsDouble();
             assertThat(kdLoss).isNotCloseTo(plainLoss, org.assertj.core.api.Assertions.within(1e-4));
+            // teacher.cache: the same training from the teacher's logits computed once and read by example index
+            RunResult cached = peft4j.experiment(ConfigFactory.parseString(student + "objectives = [ { name = soft-target-kl, temperature = 2, alpha = 1 } ]\n"
+                    + "teacher.cache = true\n"), "run.dir=" + dir.resolve("cached")).run();
+            assertThat(dir.resolve("cached").resolve(TeacherCache.FILE)).exists();
+            assertThat(cached.metrics().get("kl_to_teacher")).isCloseTo(kd.metrics().get("kl_to_teacher"), org.assertj.core.api.Assertions.within(1e-3));
             System.out.printf("tiny KD: kl_to_teacher plain %.5f kd %.5f, accuracy plain %.4f kd %.4f teacher %.4f%n", plain.metrics().get("kl_to_teacher"),
                     kd.metrics().get("kl_to_teacher"), plain.metrics().get("accuracy"), kd.metrics().get("accuracy"), kd.metrics().get("teacher_accuracy"));
         }
