@@ -15,8 +15,23 @@ import java.util.Optional;
  * @param cacheFile that file; empty: {@code teacher-logits.safetensors} in the run directory
  */
 public record TeacherSettings(Optional<Path> run, Optional<String> source, boolean cache, Optional<Path> cacheFile) {
-    /** The file of a finished run that holds its trained tensors (TrainingRunner.TRAINED_FILE). */
-    static final String TRAINED_FILE = "model/trainable.safetensors";
+    /** Problems of {@code teacher.run} as a directory: empty when it holds a finished run. */
+    public java.util.List<String> runProblems() {
+        if (run.isEmpty()) {
+            return java.util.List.of();
+        }
+        Path dir = run.get();
+        if (!Files.isDirectory(dir)) {
+            return java.util.List.of("teacher.run is '" + dir + "', which is not a directory; expected a finished peft4j run (the run.dir of a train)");
+        }
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        for (String file : new String[] {"resolved.conf", "model/trainable.safetensors"}) {
+            if (!Files.isRegularFile(dir.resolve(file))) {
+                problems.add("teacher.run is '" + dir + "', which has no " + file + "; expected a finished peft4j run (the run.dir of a train)");
+            }
+        }
+        return problems;
+    }
 
     public boolean present() {
         return run.isPresent() || source.isPresent();
@@ -46,20 +61,11 @@ public record TeacherSettings(Optional<Path> run, Optional<String> source, boole
                 r.problem("source", "is '" + source.get() + "' but teacher.run is set too ('" + run.get()
                         + "'); expected one of them (a run brings its own base model)");
             }
-            run.ifPresent(dir -> {
-                if (!Files.isDirectory(dir)) {
-                    r.problem("run", "is '" + dir + "', which is not a directory; expected a finished peft4j run (the run.dir of a train)");
-                } else {
-                    for (String file : new String[] {"resolved.conf", TRAINED_FILE}) {
-                        if (!Files.isRegularFile(dir.resolve(file))) {
-                            r.problem("run", "is '" + dir + "', which has no " + file + "; expected a finished peft4j run (the run.dir of a train)");
-                        }
-                    }
-                }
-            });
+            // like model.source and the data paths, the directories are checked when they are loaded (TeacherLoader,
+            // still before training), so that a config validates on a machine that does not hold the teacher run yet
             source.ifPresent(s -> {
                 int parts = s.split(":", -1).length;
-                if (s.startsWith("maven:") ? parts != 4 && parts != 5 : !Files.isDirectory(Path.of(s))) {
+                if (s.startsWith("maven:") && parts != 4 && parts != 5) {
                     r.problem("source", "is '" + s + "', expected an HF model directory or maven:GROUP:ARTIFACT:VERSION[:CLASSIFIER]");
                 }
             });

@@ -41,6 +41,9 @@ public final class TeacherLoader {
         TeacherSettings settings = student.settings(TeacherSettings.class);
         if (settings.run().isPresent()) {
             Path run = settings.run().get();
+            if (!settings.runProblems().isEmpty()) {
+                throw new Peft4jException(String.join("; ", settings.runProblems()));
+            }
             ValidatedExperiment experiment;
             try {
                 experiment = validator.validate(ExperimentConfig.load(run.resolve("resolved.conf"), List.of()));

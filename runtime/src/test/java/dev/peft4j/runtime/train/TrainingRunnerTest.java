@@ -165,8 +165,11 @@ class TrainingRunnerTest {
                     .hasMessageContaining("teacher.run = " + teacherRun).hasMessageContaining("[neg, pos]").hasMessageContaining("[pos, neg]")
                     .hasMessageContaining("set data.labels = [neg, pos]");
             assertThat(dir.resolve("s").resolve("metrics.jsonl")).doesNotExist();
-            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "teacher.run = \"" + dir.resolve("nope") + "\"\n")).validate())
-                    .hasMessageContaining("teacher.run").hasMessageContaining("not a directory");
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "teacher.run = \"" + dir.resolve("nope") + "\"\n"),
+                    "run.dir=" + dir.resolve("n")).run()).hasMessageContaining("teacher.run is '" + dir.resolve("nope") + "', which is not a directory");
+            assertThat(dir.resolve("n").resolve("metrics.jsonl")).doesNotExist();
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "teacher { run = x, source = y }\n")).validate())
+                    .hasMessageContaining("teacher.source").hasMessageContaining("teacher.run is set too");
         }
     }
 }
