@@ -3,6 +3,8 @@ package dev.peft4j.adapters;
 import dev.peft4j.api.spi.AdapterMethodFactory;
 import dev.peft4j.api.spi.Peft4jPlugin;
 import dev.peft4j.api.spi.SpiVersion;
+import dev.peft4j.adapters.prompt.PrefixTuningMethod;
+import dev.peft4j.adapters.prompt.PromptTuningMethod;
 import java.util.List;
 
 /** The built-in plugin of the adapters module, registered through {@code META-INF/services} like any other. */
@@ -19,6 +21,6 @@ public final class AdaptersPlugin implements Peft4jPlugin {
 
     @Override
     public List<AdapterMethodFactory<?>> adapterMethods() {
-        return List.of(new FullFineTuningMethod(), new BitFitMethod());
+        return List.of(new FullFineTuningMethod(), new BitFitMethod(), new PrefixTuningMethod(), new PromptTuningMethod());
     }
 }

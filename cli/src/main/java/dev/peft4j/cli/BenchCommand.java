@@ -208,6 +208,7 @@ final class BenchCommand implements Callable<Integer> {
             long cpuStart = 0;
             try (AdamW adam = new AdamW(params, backbone.manager(), 0.9, 0.999, 1e-8, 0.01)) {
                 for (int i = 0; i < warmup + steps; i++) {
+                    dev.peft4j.runtime.Interruption.throwIfRequested("bench");
                     Engine.getInstance().setRandomSeed(1000 + i);
                     if (i == warmup) {
                         cpuStart = os.getProcessCpuTime();

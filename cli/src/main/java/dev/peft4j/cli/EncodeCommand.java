@@ -84,6 +84,7 @@ final class EncodeCommand implements Callable<Integer> {
             }
             Batcher batcher = new Batcher(tokenizer.padTokenId());
             for (int start = 0; start < all.size(); start += batchSize) {
+                dev.peft4j.runtime.Interruption.throwIfRequested("encode");
                 List<String> chunk = all.subList(start, Math.min(all.size(), start + batchSize));
                 List<Encoding> encodings = new ArrayList<>();
                 for (String text : chunk) {

@@ -9,6 +9,7 @@ import dev.peft4j.models.generation.GenerationConfig;
 import dev.peft4j.models.generation.GenerationResult;
 import dev.peft4j.models.generation.Generator;
 import dev.peft4j.models.tokenizer.HfTextTokenizer;
+import dev.peft4j.adapters.prompt.PeftPromptFiles;
 import dev.peft4j.lora.LoraModel;
 import dev.peft4j.lora.PeftAdapterConfig;
 import dev.peft4j.models.safetensors.SafetensorsTensorFiles;
@@ -32,8 +33,8 @@ import picocli.CommandLine.Spec;
  * from an HF model directory. Greedy unless a sampling option is given; an empty prompt starts
  * from BOS alone. Prints the generated text (and first the token ids with {@code --ids}, one line,
  * space separated: the layout of llama2.c golden files). Stops at the config's
- * {@code eos_token_id} and at any {@code --stop-token-id}. {@code --adapter DIR} applies a PEFT LoRA
- * adapter (merged) first. Errors (a prompt longer than the context
+ * {@code eos_token_id} and at any {@code --stop-token-id}. {@code --adapter DIR} applies a PEFT adapter
+ * first: LoRA (merged), prefix or prompt tuning. Errors (a prompt longer than the context
  * window, {@code --max-new-tokens 0}, no BOS for an empty prompt) are {@link Peft4jException}s,
  * reported by {@link Peft4jCli}'s handler with exit code 1.
  */
@@ -71,8 +72,8 @@ final class GenerateCommand implements Callable<Integer> {
     boolean printIds;
 
     @Option(names = "--adapter", paramLabel = "DIR",
-            description = "A PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors, e.g. a run's adapter/) "
-                    + "applied to the model, merged, before generating.")
+            description = "A PEFT adapter directory (adapter_config.json + adapter_model.safetensors, e.g. a run's adapter/): "
+                    + "LoRA (merged before generating), prefix tuning or prompt tuning.")
     Path adapter;
 
     @Override
@@ -100,13 +101,19 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /**
-     * Loads the PEFT LoRA adapter in {@code dir} onto the model (its config picks the modules; names and
-     * shapes are checked first) and merges it into the base weights, so generation runs at the base speed.
+     * Loads the PEFT adapter in {@code dir} onto the model. LoRA (its config picks the modules; names and
+     * shapes are checked first) is merged into the base weights, so generation runs at the base speed; prefix
+     * and prompt tuning ({@code peft_type} {@code PREFIX_TUNING}, {@code PROMPT_TUNING}) add their virtual tokens
+     * to every forward pass (the prefix enters the KV cache once).
      */
     static void applyAdapter(TransformerModel lm, Path dir) {
         if (!Files.isRegularFile(dir.resolve(PeftAdapterConfig.CONFIG_FILE))) {
             throw new Peft4jException("--adapter " + dir + ": no " + PeftAdapterConfig.CONFIG_FILE
-                    + " there; expected a PEFT LoRA adapter directory (a training run writes one to <run>/adapter)");
+                    + " there; expected a PEFT adapter directory (LoRA, prefix or prompt tuning; a training run writes one to <run>/adapter)");
+        }
+        if (PeftPromptFiles.isPromptLearning(dir)) {
+            PeftPromptFiles.load(lm, lm.module(), dir, new SafetensorsTensorFiles(), 0);
+            return;
         }
         String modelType = lm.config().has("model_type") ? lm.config().modelType() : null;
         LoraModel lora = LoraModel.fromPretrained(lm.module(), modelType, dir, new SafetensorsTensorFiles(), "default");

@@ -1,6 +1,8 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.api.Peft4jException;
+import dev.peft4j.runtime.Interruption;
+import dev.peft4j.runtime.RunInterruptedException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,7 +41,12 @@ public final class Peft4jCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        if (!"false".equals(System.getProperty("peft4j.stop-signals"))) { // false: the JVM's own handling, to measure issue #16
+            StopSignals.install(System.err);
+        }
+        int code = commandLine().execute(args);
+        // a stop request honoured by a command that then ended normally still exits as interrupted
+        System.exit(code == 0 && Interruption.requested() ? Interruption.exitCode() : code);
     }
 
     /** User-facing errors: {@code error: <message>} on one line; the trace only with --debug. */
@@ -47,6 +54,11 @@ public final class Peft4jCli implements Runnable {
         @Override
         public int handleExecutionException(Exception e, CommandLine commandLine, ParseResult parseResult) {
             PrintWriter err = commandLine.getErr();
+            if (e instanceof RunInterruptedException interrupted) {
+                err.println("interrupted: " + interrupted.getMessage());
+                err.flush();
+                return interrupted.exitCode();
+            }
             boolean debug = parseResult.hasMatchedOption("--debug")
                     || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--debug"));
             String message = e instanceof Peft4jException ? e.getMessage() : e.getClass().getSimpleName() + ": " + e.getMessage();

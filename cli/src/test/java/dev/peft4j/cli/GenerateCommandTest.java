@@ -100,4 +100,21 @@ class GenerateCommandTest {
         assertThat(missing.exit()).isEqualTo(1);
         assertThat(missing.err()).contains("--adapter").contains("nope").contains("no adapter_config.json");
     }
+
+    /** A prefix adapter made by HF PEFT on stories260K (tools/prompt/make_peft_fixtures.py --stories): same greedy ids as PEFT. */
+    @Test
+    void aPeftPrefixAdapterGeneratesPeftsGreedyIds() throws Exception {
+        Path dir = stories();
+        Path adapter = Path.of(GenerateCommandTest.class.getResource("/prompt-fixtures/stories-prefix").toURI());
+        long[] expected;
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager();
+                dev.peft4j.models.safetensors.SafetensorsFile f = dev.peft4j.models.safetensors.SafetensorsFile.open(
+                        adapter.resolve("expected.safetensors"))) {
+            expected = f.load("greedy_ids", m).toLongArray();
+        }
+        Run r = run(dir.toString(), "--max-new-tokens", String.valueOf(expected.length), "--ids", "--device", "cpu", "--adapter", adapter.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().lines().findFirst().orElseThrow()).isEqualTo(java.util.Arrays.stream(expected).mapToObj(Long::toString)
+                .collect(java.util.stream.Collectors.joining(" ")));
+    }
 }

@@ -79,6 +79,21 @@ class Peft4jCliTest {
     }
 
     @Test
+    void inspectShowsThePromptLearningModulesAndTheTrainableLine() {
+        // prefix: 4 tokens x 2 layers x 2 (key, value) x 32 = 512; prompt: 4 x 32 = 128
+        Run prefix = run("inspect", tiny.toString(), "--device", "cpu", "--method", "prefix-tuning", "num-virtual-tokens=4");
+        assertThat(prefix.exitCode()).as(prefix.err()).isZero();
+        assertThat(prefix.out()).contains("prompt_encoder (container, Container) params=512").contains(".weight (4, 128) 512 trainable");
+        assertThat(prefix.lines().get(prefix.lines().size() - 1)).isEqualTo("trainable: 512 / total: 20768 (2.4653%)");
+        Run prompt = run("inspect", tiny.toString(), "--device", "cpu", "--method", "prompt-tuning", "num-virtual-tokens=4");
+        assertThat(prompt.exitCode()).as(prompt.err()).isZero();
+        assertThat(prompt.lines().get(prompt.lines().size() - 1)).isEqualTo("trainable: 128 / total: 20384 (0.6279%)");
+        Run bad = run("inspect", tiny.toString(), "--method", "prefix-tuning", "num-virtual-tokens=0");
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.err()).contains("num-virtual-tokens");
+    }
+
+    @Test
     void encodePrintsOneNormalisedVectorPerText(@TempDir Path dir) throws IOException {
         Path input = dir.resolve("texts.txt");
         Files.writeString(input, "the movie was good\n\n  \nthe film was bad\n");

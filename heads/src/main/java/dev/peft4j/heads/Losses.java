@@ -49,6 +49,7 @@ public final class Losses {
 
     /** The summed next-token negative log-likelihood and the number of counted tokens (both 0-d float32). */
     public static NDArray[] causalLmSumAndCount(NDArray logits, NDArray labels, ForwardContext context) {
+        labels = padForVirtualTokens(logits, labels);
         ai.djl.ndarray.types.Shape ls = logits.getShape();
         ai.djl.ndarray.types.Shape bs = labels.getShape();
         if (ls.dimension() != 3 || bs.dimension() != 2 || ls.get(0) != bs.get(0) || ls.get(1) != bs.get(1)) {
@@ -62,6 +63,22 @@ public final class Losses {
         NDArray picked = shiftedLogits.logSoftmax(-1).gather(safe.expandDims(-1), -1).squeeze(-1); // [B, T-1]
         NDArray weights = valid.toType(picked.getDataType(), false);
         return new NDArray[] {picked.mul(weights).sum().neg(), weights.sum().toType(DataType.FLOAT32, false)};
+    }
+
+    /**
+     * Labels {@code [B, T]} for logits {@code [B, P + T, V]} (prompt tuning put {@code P} virtual tokens first):
+     * {@code P} leading -100s, as HF PEFT pads them, so the last virtual token predicts the first real one.
+     * Anything else is returned as it is.
+     */
+    static NDArray padForVirtualTokens(NDArray logits, NDArray labels) {
+        ai.djl.ndarray.types.Shape ls = logits.getShape();
+        ai.djl.ndarray.types.Shape bs = labels.getShape();
+        if (ls.dimension() != 3 || bs.dimension() != 2 || ls.get(0) != bs.get(0) || ls.get(1) <= bs.get(1)) {
+            return labels;
+        }
+        long p = ls.get(1) - bs.get(1);
+        NDArray pad = labels.getManager().full(new ai.djl.ndarray.types.Shape(bs.get(0), p), -100L, DataType.INT64);
+        return pad.concat(labels.toType(DataType.INT64, false), 1);
     }
 
     /** Mean squared error of {@code predictions [n] or [n, 1]} against float targets {@code [n]}. */

@@ -23,7 +23,11 @@ public enum Pooling {
         return valueOf(name.toUpperCase(java.util.Locale.ROOT));
     }
 
-    /** {@code [batch, hidden]} from {@code lastHiddenState [batch, seq, hidden]}. */
+    /**
+     * {@code [batch, hidden]} from {@code lastHiddenState [batch, seq, hidden]}, masked with the output's mask
+     * ({@link ModelOutput#attentionMask(ModelInput)}: with prompt tuning the virtual tokens come first, and
+     * {@code cls} is then the first virtual token's state, as in HF PEFT).
+     */
     public NDArray pool(ModelOutput output, ModelInput input, ForwardContext context) {
         NDArray hidden = output.lastHiddenState();
         switch (this) {
@@ -31,14 +35,14 @@ public enum Pooling {
                 return hidden.get(new NDIndex(":, 0, :"));
             case MEAN: {
                 // mask [batch, seq, 1] as float, outside the graph; the sum over seq is differentiable in hidden
-                NDArray mask = input.attentionMask().toType(DataType.FLOAT32, false).expandDims(-1);
+                NDArray mask = output.attentionMask(input).toType(DataType.FLOAT32, false).expandDims(-1);
                 NDArray counts = mask.sum(new int[] {1}).maximum(context.scalar(1f)); // [batch, 1]
                 return hidden.mul(mask).sum(new int[] {1}).div(counts);
             }
             case LAST: {
                 // one-hot [batch, seq, 1] on each row's last real token, outside the graph: the 1-based
                 // position equal to the row's real-token count
-                NDArray mask = input.attentionMask();
+                NDArray mask = output.attentionMask(input); // with prompt tuning: P leading ones, the virtual tokens
                 long seq = mask.getShape().get(1);
                 NDArray count = mask.sum(new int[] {1}).expandDims(1);                                   // [batch, 1]
                 NDArray positions = mask.getManager().arange(1, (int) seq + 1, 1, DataType.INT64).expandDims(0); // [1, seq]

@@ -14,10 +14,15 @@ public final class TokenClassificationHead extends ClassifierHead {
         super(modules, config);
     }
 
-    /** Logits {@code [batch, seq, numLabels]}. */
+    /** Logits {@code [batch, seq, numLabels]}, one per input token (virtual tokens of prompt tuning are dropped). */
     @Override
     public NDArray forward(ModelOutput backboneOutput, ModelInput input, ForwardContext context) {
-        return module("classifier").forward(module("dropout").forward(backboneOutput.lastHiddenState(), context), context);
+        NDArray hidden = backboneOutput.lastHiddenState();
+        long virtual = backboneOutput.virtualPositions(input);
+        if (virtual > 0) {
+            hidden = hidden.get(new ai.djl.ndarray.index.NDIndex(":, {}:, :", virtual));
+        }
+        return module("classifier").forward(module("dropout").forward(hidden, context), context);
     }
 
     /** Cross-entropy over all positions whose label is not -100; labels int64 {@code [batch, seq]}. */

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 
 /**
  * An experiment loaded by {@link Peft4j#experiment}: {@link #validate()} checks everything and runs
- * nothing; {@link #run()} validates, creates the run directory, writes {@code resolved.conf} and
- * hands over to the bound {@link ExperimentRunner}.
+ * nothing; {@link #run()} validates, refuses to resume a checkpointed run with changed settings, creates the
+ * run directory, writes {@code resolved.conf} and hands over to the bound {@link ExperimentRunner}.
  */
 public final class Experiment {
     private final ExperimentConfig config;
@@ -39,6 +39,7 @@ public final class Experiment {
     public RunResult run() {
         ValidatedExperiment validated = validate();
         Path runDirectory = validated.run().directory();
+        ResumeCheck.check(runDirectory, validated.config());
         validated.writeResolved(runDirectory);
         return injector.getInstance(ExperimentRunner.class).run(validated, runDirectory);
     }

@@ -29,6 +29,35 @@ public interface TransformerModel extends AutoCloseable {
 
     ModelOutput forward(ModelInput input, ForwardContext context);
 
+    /**
+     * The model's attention geometry, which prompt-learning methods size their tensors by.
+     *
+     * @throws UnsupportedOperationException for a model that does not say (the default)
+     */
+    default AttentionShape attentionShape() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not expose its attention shape");
+    }
+
+    /**
+     * Hooks run at the start of every {@link #forward}; a model that returns them honours
+     * {@link VirtualTokens} set on the context (the built-in BERT, Llama and GPT-2 do).
+     *
+     * @throws UnsupportedOperationException for a model that takes no hooks (the default)
+     */
+    default ForwardHooks forwardHooks() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " takes no forward hooks (virtual tokens)");
+    }
+
+    /**
+     * The path (under {@link #module()}) of the token embedding whose output the first layer reads, HF's
+     * {@code get_input_embeddings()}: {@code embeddings.word_embeddings}, {@code model.embed_tokens},
+     * {@code transformer.wte}. Empty when the model does not say (the default).
+     */
+    default java.util.Optional<String> inputEmbeddingsPath() {
+        return java.util.Optional.empty();
+    }
+
+
     @Override
     void close();
 }

@@ -66,6 +66,27 @@ public abstract class Module {
         return child;
     }
 
+    /**
+     * Adds a module that an adapter method contributes (PEFT's {@code prompt_encoder}): it joins the tree,
+     * so its parameters are counted, trained when trainable, checkpointed and saved with the rest. A parent
+     * looks its children up by name at forward time, so a module no forward asks for is not run by the
+     * tree: the method runs it (for prompt learning, from a {@link dev.peft4j.api.model.ForwardHook}).
+     *
+     * @throws IllegalArgumentException if the name is taken or not a local name
+     */
+    public final <M extends Module> M addAdapterModule(String name, M module) {
+        return addChild(name, module);
+    }
+
+    /** Removes a module added by {@link #addAdapterModule} (a method's {@code unload}); returns it. */
+    public final Module removeAdapterModule(String name) {
+        Module removed = children.remove(name);
+        if (removed == null) {
+            throw new IllegalArgumentException("no child '" + name + "' in " + getClass().getSimpleName() + "; children are " + children.keySet());
+        }
+        return removed;
+    }
+
     private static void checkLocalName(String name) {
         requireNonNull(name, "name is null");
         if (name.isEmpty() || name.contains(".")) {

@@ -54,6 +54,14 @@ public abstract class AdapterMethodContractTest {
         /** Whether a full parameter name belongs to the adapter (or to what the method trains beside it). */
         boolean isAdapterParameter(String name);
 
+        /**
+         * Whether the freshly applied method leaves the output unchanged (LoRA's B = 0, freezing methods). Prompt
+         * learning is not the identity at initialisation (its virtual tokens are attended from the start), as in PEFT.
+         */
+        default boolean isIdentityWhenFresh() {
+            return true;
+        }
+
         /** Whether a trainable parameter must get a non-zero gradient from the subject's forward pass. */
         default boolean expectsNonZeroGradient(String name) {
             return true;
@@ -81,7 +89,11 @@ public abstract class AdapterMethodContractTest {
             NDArray before = s.forward(ForwardContext.inference(m));
             row.apply(s, 1);
             NDArray after = s.forward(ForwardContext.inference(m));
-            assertThat(maxAbsDiff(before, after)).isLessThanOrEqualTo(1e-6f);
+            if (row.isIdentityWhenFresh()) {
+                assertThat(maxAbsDiff(before, after)).isLessThanOrEqualTo(1e-6f);
+            } else {
+                assertThat(maxAbsDiff(before, after)).as("a method that says it is not the identity when fresh").isGreaterThan(1e-6f);
+            }
         }
     }
 

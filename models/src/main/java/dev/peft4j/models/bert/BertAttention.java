@@ -14,8 +14,12 @@ import dev.peft4j.api.nn.ModuleType;
  */
 public final class BertAttention extends Module {
     public BertAttention(BertConfig config, NDManager manager) {
+        this(config, 0, manager);
+    }
+
+    public BertAttention(BertConfig config, int layerIndex, NDManager manager) {
         super(ModuleType.CONTAINER);
-        addChild("self", new BertSelfAttention(config, manager));
+        addChild("self", new BertSelfAttention(config, layerIndex, manager));
         addChild("output", new BertResidualOutput(config, manager, config.hiddenSize()));
     }
 

@@ -31,22 +31,31 @@ public final class BertBackbone extends Module {
 
     @Override
     public NDList forward(NDList inputs, ForwardContext context) {
-        ModelOutput out = run(inputs.get(0), inputs.get(1), inputs.size() > 2 ? inputs.get(2) : null, null, context, false);
+        ModelOutput out = run(inputs.get(0), inputs.get(1), inputs.size() > 2 ? inputs.get(2) : null, null, null, context, false);
         return out.pooled() == null ? new NDList(out.lastHiddenState()) : new NDList(out.lastHiddenState(), out.pooled());
     }
 
-    /** The full forward pass; {@code tokenTypeIds} and {@code positionIds} may be null. */
-    ModelOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, NDArray positionIds,
+    /**
+     * The full forward pass; {@code tokenTypeIds} and {@code positionIds} may be null. With
+     * {@code promptEmbeddings [B, P, H]} (prompt tuning), mask, token types and positions cover {@code P + S}
+     * positions and the embeddings module gets the prompt as a fourth input.
+     */
+    ModelOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, NDArray positionIds, NDArray promptEmbeddings,
             ForwardContext context, boolean keepHiddenStates) {
+        long total = inputIds.getShape().get(1) + (promptEmbeddings == null ? 0 : promptEmbeddings.getShape().get(1));
         // Defaults are made here, not left to BertEmbeddings, so that a module replacing "embeddings"
         // always receives all three inputs: ids, token types [B, S], positions [S].
         if (tokenTypeIds == null) {
-            tokenTypeIds = context.manager().zeros(inputIds.getShape(), DataType.INT64);
+            tokenTypeIds = context.manager().zeros(new ai.djl.ndarray.types.Shape(inputIds.getShape().get(0), total), DataType.INT64);
         }
         if (positionIds == null) {
-            positionIds = context.manager().arange(0, inputIds.getShape().get(1), 1, DataType.INT64);
+            positionIds = context.manager().arange(0, total, 1, DataType.INT64);
         }
-        NDArray embedded = child("embeddings").forward(new NDList(inputIds, tokenTypeIds, positionIds), context).get(0);
+        NDList embeddingInputs = new NDList(inputIds, tokenTypeIds, positionIds);
+        if (promptEmbeddings != null) {
+            embeddingInputs.add(promptEmbeddings);
+        }
+        NDArray embedded = child("embeddings").forward(embeddingInputs, context).get(0);
         // No padding anywhere in the batch (fixed-length batches, the longest bucket): no mask at all,
         // which saves an add over every layer's scores [B, nh, S, S]; HF's SDPA path does the same.
         NDArray additiveMask = allOnes(attentionMask) ? null : additiveMask(attentionMask, embedded.getDataType(), context);

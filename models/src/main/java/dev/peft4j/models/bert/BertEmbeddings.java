@@ -39,18 +39,28 @@ public final class BertEmbeddings extends Module {
         NDArray ids = inputs.get(0);
         NDArray typeIds = inputs.size() > 1 ? inputs.get(1) : null;
         NDArray positionIds = inputs.size() > 2 ? inputs.get(2) : null;
-        return new NDList(embed(ids, typeIds, positionIds, context));
+        NDArray prompt = inputs.size() > 3 ? inputs.get(3) : null;
+        return new NDList(embed(ids, typeIds, positionIds, prompt, context));
     }
 
     /** {@code typeIds} and {@code positionIds} may be null. */
     public NDArray embed(NDArray ids, NDArray typeIds, NDArray positionIds, ForwardContext context) {
-        long seq = ids.getShape().get(1);
+        return embed(ids, typeIds, positionIds, null, context);
+    }
+
+    /**
+     * As above, with {@code prompt [B, P, H]} (or null) placed before the embedded tokens, HF's
+     * {@code inputs_embeds = cat(prompt, word_embeddings(ids))}; {@code typeIds} and {@code positionIds}
+     * then cover {@code P + S} positions.
+     */
+    public NDArray embed(NDArray ids, NDArray typeIds, NDArray positionIds, NDArray prompt, ForwardContext context) {
+        long seq = ids.getShape().get(1) + (prompt == null ? 0 : prompt.getShape().get(1));
         if (positionIds == null) {
             // [S], broadcast over the batch; created in the per-call manager.
             positionIds = context.manager().arange(0, seq, 1, DataType.INT64);
         }
         if (typeIds == null) {
-            typeIds = context.manager().zeros(ids.getShape(), DataType.INT64);
+            typeIds = context.manager().zeros(new ai.djl.ndarray.types.Shape(ids.getShape().get(0), seq), DataType.INT64);
         }
         NDArray words = child("word_embeddings").forward(ids, context); // [B, S, H]
         if (padTokenId >= 0) {
@@ -58,6 +68,9 @@ public final class BertEmbeddings extends Module {
             // gradient. Same values, but pad positions are cut from the graph.
             NDArray isPad = ids.eq(padTokenId).expandDims(-1).broadcast(words.getShape()); // [B, S, H] boolean
             words = NDArrays.where(isPad, words.stopGradient(), words);
+        }
+        if (prompt != null) {
+            words = prompt.concat(words, 1); // [B, P + S, H]
         }
         NDArray positions = child("position_embeddings").forward(positionIds, context); // [S, H] or [B, S, H]
         NDArray types = child("token_type_embeddings").forward(typeIds, context); // [B, S, H]

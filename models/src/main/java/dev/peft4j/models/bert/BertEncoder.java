@@ -21,7 +21,7 @@ public final class BertEncoder extends Module {
         this.numLayers = config.numHiddenLayers();
         LayerList layers = addChild("layer", new LayerList());
         for (int i = 0; i < numLayers; i++) {
-            layers.add(Integer.toString(i), new BertLayer(config, manager));
+            layers.add(Integer.toString(i), new BertLayer(config, i, manager));
         }
     }
 

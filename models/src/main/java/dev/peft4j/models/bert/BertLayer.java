@@ -13,8 +13,13 @@ import dev.peft4j.api.nn.ModuleType;
  */
 public final class BertLayer extends Module {
     public BertLayer(BertConfig config, NDManager manager) {
+        this(config, 0, manager);
+    }
+
+    /** @param layerIndex this layer's number ({@code encoder.layer.N}), which picks its prefix keys/values */
+    public BertLayer(BertConfig config, int layerIndex, NDManager manager) {
         super(ModuleType.LAYER);
-        addChild("attention", new BertAttention(config, manager));
+        addChild("attention", new BertAttention(config, layerIndex, manager));
         addChild("intermediate", new BertIntermediate(config, manager));
         addChild("output", new BertResidualOutput(config, manager, config.intermediateSize()));
     }

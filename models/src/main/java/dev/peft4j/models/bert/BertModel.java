@@ -4,9 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.api.Peft4jException;
+import dev.peft4j.api.model.AttentionShape;
+import dev.peft4j.api.model.ForwardHook;
+import dev.peft4j.api.model.ForwardHooks;
 import dev.peft4j.api.model.ModelConfig;
+import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
 import dev.peft4j.api.model.TransformerModel;
@@ -34,6 +39,7 @@ public final class BertModel implements TransformerModel {
     private final ModelConfig config;
     private final NDManager manager;
     private final BertBackbone root;
+    private final ForwardHooks hooks = new ForwardHooks();
 
     /**
      * A zero-initialised model (weights to be loaded) in a new sub-manager of {@code parent}.
@@ -128,9 +134,31 @@ public final class BertModel implements TransformerModel {
         return false;
     }
 
+    @Override
+    public AttentionShape attentionShape() {
+        return new AttentionShape(bertConfig.numHiddenLayers(), bertConfig.numAttentionHeads(), bertConfig.numAttentionHeads(),
+                bertConfig.headDim(), bertConfig.hiddenSize(), bertConfig.maxPositionEmbeddings());
+    }
+
+    @Override
+    public ForwardHooks forwardHooks() {
+        return hooks;
+    }
+
+    @Override
+    public java.util.Optional<String> inputEmbeddingsPath() {
+        return java.util.Optional.of("embeddings.word_embeddings");
+    }
+
     /**
      * Runs the encoder. Output: last hidden state {@code [B, S, H]}, pooled {@code [B, H]} (null
      * without a pooler), no logits, and hidden states when {@link #OUTPUT_HIDDEN_STATES} is set.
+     *
+     * <p>{@link VirtualTokens} on the context (set by a {@link ForwardHook}) are honoured as HF's
+     * {@code BertModel} honours what PEFT passes it: the mask gets {@code P} leading ones; a prefix's keys and
+     * values come before each layer's own and the input's positions start at {@code P} (HF counts them from the
+     * cache length); prompt embeddings come before the embedded tokens, at positions {@code 0 .. P-1} with token
+     * type 0, and the output then has {@code P + S} positions, {@link ModelOutput#attentionMask()} the extended mask.
      */
     @Override
     public ModelOutput forward(ModelInput input, ForwardContext context) {
@@ -146,7 +174,31 @@ public final class BertModel implements TransformerModel {
                     + bertConfig.maxPositionEmbeddings() + " of " + config.source());
         }
         boolean hidden = context.attribute(OUTPUT_HIDDEN_STATES).orElse(false);
-        return root.run(input.inputIds(), input.attentionMask(), input.tokenTypeIds(), input.positionIds(), context, hidden);
+        hooks.run(input, context);
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual == null) {
+            return root.run(input.inputIds(), input.attentionMask(), input.tokenTypeIds(), input.positionIds(), null, context, hidden);
+        }
+        long batch = ids.get(0);
+        long seq = ids.get(1);
+        int p = virtual.count();
+        if (p + seq > bertConfig.maxPositionEmbeddings()) {
+            throw new Peft4jException(p + " virtual tokens + sequence length " + seq + " exceed max_position_embeddings "
+                    + bertConfig.maxPositionEmbeddings() + " of " + config.source() + "; use fewer virtual tokens (num-virtual-tokens) or shorter inputs");
+        }
+        NDManager m = context.manager();
+        NDArray mask = m.ones(new Shape(batch, p), DataType.INT64).concat(input.attentionMask().toType(DataType.INT64, false), 1);
+        if (virtual.isPrefix()) {
+            if (virtual.pastKeys().size() != bertConfig.numHiddenLayers()) {
+                throw new Peft4jException("prefix has " + virtual.pastKeys().size() + " layers, the model " + bertConfig.numHiddenLayers());
+            }
+            NDArray positions = input.positionIds() != null ? input.positionIds() : m.arange(p, p + seq, 1, DataType.INT64);
+            return root.run(input.inputIds(), mask, input.tokenTypeIds(), positions, null, context, hidden);
+        }
+        NDArray types = input.tokenTypeIds() == null ? null
+                : m.zeros(new Shape(batch, p), DataType.INT64).concat(input.tokenTypeIds().toType(DataType.INT64, false), 1);
+        ModelOutput out = root.run(input.inputIds(), mask, types, input.positionIds(), virtual.inputEmbeddings(), context, hidden);
+        return new ModelOutput(out.lastHiddenState(), out.pooled(), out.logits(), out.hiddenStates(), mask);
     }
 
     @Override

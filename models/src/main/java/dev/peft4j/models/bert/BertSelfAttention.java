@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.api.nn.Dropout;
+import dev.peft4j.api.model.KeyValueCapture;
+import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
@@ -20,9 +22,16 @@ import dev.peft4j.api.nn.ModuleType;
 public final class BertSelfAttention extends Module {
     private final int numHeads;
     private final int headDim;
+    private final int layerIndex;
 
     public BertSelfAttention(BertConfig config, NDManager manager) {
+        this(config, 0, manager);
+    }
+
+    /** @param layerIndex the layer's number: its keys/values in a {@link VirtualTokens} prefix */
+    public BertSelfAttention(BertConfig config, int layerIndex, NDManager manager) {
         super(ModuleType.ATTENTION);
+        this.layerIndex = layerIndex;
         this.numHeads = config.numAttentionHeads();
         this.headDim = config.headDim();
         addChild("query", new Linear(manager, config.hiddenSize(), config.hiddenSize(), true));
@@ -55,7 +64,16 @@ public final class BertSelfAttention extends Module {
         NDArray q = heads(query, batch, seq); // [B, nh, S, hd]
         NDArray k = heads(child("key").forward(hidden, context), batch, seq);
         NDArray v = heads(child("value").forward(hidden, context), batch, seq);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, nh, S, S]
+        NDArray capturedKey = k;
+        NDArray capturedValue = v;
+        context.attribute(KeyValueCapture.KEY).ifPresent(c -> c.record(layerIndex, capturedKey, capturedValue));
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual != null && virtual.isPrefix()) {
+            // HF's past_key_values: the prefix's keys [B, nh, P, hd] come before the input's; the mask covers P + S keys
+            k = virtual.pastKeys().get(layerIndex).concat(k, 2);
+            v = virtual.pastValues().get(layerIndex).concat(v, 2);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, nh, S, P + S]
         NDArray probs = (additiveMask == null ? scores : scores.add(additiveMask)).softmax(-1);
         probs = child("dropout").forward(probs, context);
         NDArray ctx = probs.matMul(v); // [B, nh, S, hd]

@@ -44,6 +44,12 @@ public final class CausalLmLoss {
         requireNonNull(context, "context is null");
         Shape ls = logits.getShape();
         Shape bs = labels.getShape();
+        if (ls.dimension() == 3 && bs.dimension() == 2 && ls.get(0) == bs.get(0) && ls.get(1) > bs.get(1)) {
+            // prompt tuning: P virtual tokens before the input; HF PEFT pads the labels with P x -100
+            NDArray pad = labels.getManager().full(new Shape(bs.get(0), ls.get(1) - bs.get(1)), (long) IGNORE_INDEX, ai.djl.ndarray.types.DataType.INT64);
+            labels = pad.concat(labels.toType(ai.djl.ndarray.types.DataType.INT64, false), 1);
+            bs = labels.getShape();
+        }
         if (ls.dimension() != 3 || bs.dimension() != 2 || ls.get(0) != bs.get(0) || ls.get(1) != bs.get(1)) {
             throw new Peft4jException("causal-LM loss: logits " + ls + " and labels " + bs
                     + " do not match; expected [batch, seq, vocab] and [batch, seq]");

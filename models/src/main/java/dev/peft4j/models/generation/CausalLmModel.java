@@ -1,5 +1,9 @@
 package dev.peft4j.models.generation;
 
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.peft4j.api.model.ForwardHooks;
+import dev.peft4j.api.model.VirtualTokens;
 import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDArray;
@@ -33,6 +37,7 @@ public abstract class CausalLmModel implements TransformerModel {
     private final NDManager manager;
     private final String backboneName;
     private final Root root;
+    private final ForwardHooks hooks = new ForwardHooks();
 
     /**
      * Builds the tree in {@code manager}, which the model owns ({@link #close()} closes it, and so does a
@@ -88,6 +93,20 @@ public abstract class CausalLmModel implements TransformerModel {
     }
 
     @Override
+    public final ForwardHooks forwardHooks() {
+        return hooks;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@link VirtualTokens} on the context (set by a {@link dev.peft4j.api.model.ForwardHook}) are honoured as
+     * HF decoders honour what PEFT passes them: the mask gets {@code P} leading ones on every pass; given position
+     * ids are ignored (PEFT drops them) and positions count from the cache, which a prefix fills first (the input
+     * starts at {@code P}); prompt embeddings come before the embedded tokens and the logits then cover
+     * {@code P + T} positions. With a {@link KvCache} the virtual tensors enter the cache on the first pass only.
+     */
+    @Override
     public final ModelOutput forward(ModelInput input, ForwardContext context) {
         requireNonNull(input, "input is null");
         requireNonNull(context, "context is null");
@@ -95,11 +114,37 @@ public abstract class CausalLmModel implements TransformerModel {
         if (ids.getShape().dimension() != 2) {
             throw new Peft4jException("input ids have shape " + ids.getShape() + ", expected [batch, seq]");
         }
+        hooks.run(input, context);
         long past = context.attribute(KvCache.KEY).map(KvCache::length).orElse(0L);
-        NDArray positions = input.positionIds() != null ? input.positionIds()
-                : CausalAttention.defaultPositions(ids.getShape().get(0), past, ids.getShape().get(1), context.manager());
-        NDList out = root.forward(new NDList(ids, input.attentionMask(), positions), context);
-        return new ModelOutput(out.get(1), null, out.get(0), out.subNDList(2));
+        long batch = ids.getShape().get(0);
+        long length = ids.getShape().get(1);
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual == null) {
+            NDArray positions = input.positionIds() != null ? input.positionIds()
+                    : CausalAttention.defaultPositions(batch, past, length, context.manager());
+            NDList out = root.forward(new NDList(ids, input.attentionMask(), positions), context);
+            return new ModelOutput(out.get(1), null, out.get(0), out.subNDList(2));
+        }
+        int p = virtual.count();
+        NDArray mask = context.manager().ones(new Shape(batch, p), DataType.INT64)
+                .concat(input.attentionMask().toType(DataType.INT64, false), 1);
+        boolean firstPass = past == 0;
+        if (!firstPass) {
+            // the virtual keys/values (or the prompt's) are in the cache already; only the mask still needs P
+            context.setAttribute(VirtualTokens.KEY, null);
+        }
+        boolean prompt = firstPass && !virtual.isPrefix();
+        long start = past + (firstPass && virtual.isPrefix() ? p : 0);
+        NDArray positions = CausalAttention.defaultPositions(batch, start, length + (prompt ? p : 0), context.manager());
+        NDList out;
+        try {
+            out = root.forward(new NDList(ids, mask, positions), context);
+        } finally {
+            if (!firstPass) {
+                context.setAttribute(VirtualTokens.KEY, virtual);
+            }
+        }
+        return new ModelOutput(out.get(1), null, out.get(0), out.subNDList(2), prompt ? mask : null);
     }
 
     @Override

@@ -76,6 +76,16 @@ public final class KvCache implements AutoCloseable {
         return new NDArray[] {fullKey, fullValue};
     }
 
+    /** Layer {@code layer}'s cached keys {@code [B, kvHeads, length, headDim]} (owned by the cache). */
+    public NDArray keys(int layer) {
+        return keys.get(layer);
+    }
+
+    /** Layer {@code layer}'s cached values (owned by the cache). */
+    public NDArray values(int layer) {
+        return values.get(layer);
+    }
+
     /** Frees every cached tensor; the cache is empty afterwards and can be used again. */
     public void clear() {
         keys.forEach(a -> {

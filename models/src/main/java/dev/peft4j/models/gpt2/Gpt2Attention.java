@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.api.nn.Dropout;
+import dev.peft4j.api.model.KeyValueCapture;
+import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
@@ -46,6 +48,14 @@ public final class Gpt2Attention extends Module {
         NDArray q = CausalAttention.splitHeads(parts.get(0), heads, headDim);
         NDArray k = CausalAttention.splitHeads(parts.get(1), heads, headDim);
         NDArray v = CausalAttention.splitHeads(parts.get(2), heads, headDim);
+        NDArray capturedKey = k;
+        NDArray capturedValue = v;
+        context.attribute(KeyValueCapture.KEY).ifPresent(c -> c.record(layerIndex, capturedKey, capturedValue));
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual != null && virtual.isPrefix()) {
+            k = virtual.pastKeys().get(layerIndex).concat(k, 2); // HF's past_key_values: [B, H, P, d] first
+            v = virtual.pastValues().get(layerIndex).concat(v, 2);
+        }
         KvCache cache = context.attribute(KvCache.KEY).orElse(null);
         if (cache != null) {
             NDArray[] kv = cache.append(layerIndex, k, v);

@@ -3,6 +3,7 @@ package dev.peft4j.models.gpt2;
 import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.model.AttentionShape;
 import dev.peft4j.api.model.ModelConfig;
 import dev.peft4j.models.generation.CausalLmModel;
 
@@ -44,5 +45,15 @@ public final class Gpt2LMHeadModel extends CausalLmModel {
     @Override
     public ModelConfig config() {
         return config.raw();
+    }
+
+    @Override
+    public java.util.Optional<String> inputEmbeddingsPath() {
+        return java.util.Optional.of("transformer.wte");
+    }
+
+    @Override
+    public AttentionShape attentionShape() {
+        return new AttentionShape(config.nLayer(), config.nHead(), config.nHead(), config.headDim(), config.nEmbd(), config.nPositions());
     }
 }

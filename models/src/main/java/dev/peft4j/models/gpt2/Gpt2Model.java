@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Dropout;
 import dev.peft4j.api.nn.Embedding;
+import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.LayerNorm;
 import dev.peft4j.api.nn.Module;
@@ -46,11 +47,19 @@ public final class Gpt2Model extends Module {
         NDArray ids = inputs.get(0);
         NDArray positions = inputs.get(2);
         long past = context.attribute(KvCache.KEY).map(KvCache::length).orElse(0L);
-        long length = ids.getShape().get(1);
+        NDArray tokens = child("wte").forward(ids, context);
+        // virtual tokens still to be placed (CausalLmModel clears them once they are in the cache)
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual != null && virtual.isPrefix()) {
+            past += virtual.count(); // each layer attends to the prefix first, as to a cache
+        } else if (virtual != null) {
+            tokens = virtual.inputEmbeddings().concat(tokens, 1); // [B, P + T, D]
+        }
+        long length = tokens.getShape().get(1);
         if (past + length > nPositions) {
             throw new Peft4jException("GPT-2 sequence of " + (past + length) + " positions exceeds n_positions " + nPositions);
         }
-        NDArray hidden = child("drop").forward(child("wte").forward(ids, context).add(child("wpe").forward(positions, context)), context);
+        NDArray hidden = child("drop").forward(tokens.add(child("wpe").forward(positions, context)), context);
         NDArray bias = CausalAttention.maskBias(inputs.get(1), past, length, hidden.getDataType(), context);
         boolean keep = context.attribute(BertModel.OUTPUT_HIDDEN_STATES).orElse(false);
         NDList states = new NDList();

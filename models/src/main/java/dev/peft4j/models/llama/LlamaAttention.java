@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.api.nn.Dropout;
+import dev.peft4j.api.model.KeyValueCapture;
+import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
@@ -52,6 +54,15 @@ public final class LlamaAttention extends Module {
         NDArray v = CausalAttention.splitHeads(child("v_proj").forward(hidden, context), kvHeads, headDim);
         q = LlamaRotaryEmbedding.apply(q, cos, sin);
         k = LlamaRotaryEmbedding.apply(k, cos, sin);
+        NDArray capturedKey = k;
+        NDArray capturedValue = v;
+        context.attribute(KeyValueCapture.KEY).ifPresent(c -> c.record(layerIndex, capturedKey, capturedValue));
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual != null && virtual.isPrefix()) {
+            // prefix keys [B, kvHeads, P, d] as stored, no rotary embedding (HF treats them as cached keys)
+            k = virtual.pastKeys().get(layerIndex).concat(k, 2);
+            v = virtual.pastValues().get(layerIndex).concat(v, 2);
+        }
         KvCache cache = context.attribute(KvCache.KEY).orElse(null);
         if (cache != null) {
             NDArray[] kv = cache.append(layerIndex, k, v);

@@ -3,6 +3,7 @@ package dev.peft4j.models.llama;
 import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.api.model.AttentionShape;
 import dev.peft4j.api.model.ModelConfig;
 import dev.peft4j.models.generation.CausalLmModel;
 
@@ -47,5 +48,16 @@ public final class LlamaForCausalLM extends CausalLmModel {
     @Override
     public ModelConfig config() {
         return config.raw();
+    }
+
+    @Override
+    public java.util.Optional<String> inputEmbeddingsPath() {
+        return java.util.Optional.of("model.embed_tokens");
+    }
+
+    @Override
+    public AttentionShape attentionShape() {
+        return new AttentionShape(config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(), config.headDim(),
+                config.hiddenSize(), config.maxPositionEmbeddings());
     }
 }

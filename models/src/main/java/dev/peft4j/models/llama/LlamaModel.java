@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.peft4j.api.nn.Embedding;
+import dev.peft4j.api.model.VirtualTokens;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.ModuleType;
@@ -46,8 +47,15 @@ public final class LlamaModel extends Module {
         NDArray mask = inputs.get(1);
         NDArray positions = inputs.get(2);
         long past = context.attribute(KvCache.KEY).map(KvCache::length).orElse(0L);
-        long length = ids.getShape().get(1);
         NDArray hidden = child("embed_tokens").forward(ids, context);
+        // virtual tokens still to be placed (CausalLmModel clears them once they are in the cache)
+        VirtualTokens virtual = context.attribute(VirtualTokens.KEY).orElse(null);
+        if (virtual != null && virtual.isPrefix()) {
+            past += virtual.count(); // each layer attends to the prefix first, as to a cache
+        } else if (virtual != null) {
+            hidden = virtual.inputEmbeddings().concat(hidden, 1); // [B, P + T, D]
+        }
+        long length = hidden.getShape().get(1);
         // Mask and rotary tables in the hidden dtype (float16 models stay float16: no promotion).
         NDArray bias = CausalAttention.maskBias(mask, past, length, hidden.getDataType(), context);
         NDList cosSin = rotary.cosSin(positions, context.manager());

@@ -1,5 +1,7 @@
 package dev.peft4j.runtime.train;
 
+import dev.peft4j.runtime.Interruption;
+
 import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDArray;
@@ -50,6 +52,7 @@ public final class Evaluator {
         LossMetrics loss = new LossMetrics();
         boolean labelled = data.encoded().stream().allMatch(EncodedExample::labelled);
         for (Batch batch : new Batcher(data, batchSize, 1, padId).evaluation()) {
+            Interruption.throwIfRequested("evaluation");
             try (NDManager step = model.backbone().manager().newSubManager()) {
                 ForwardContext context = ForwardContext.inference(step);
                 ModelInput input = batch.input(step);

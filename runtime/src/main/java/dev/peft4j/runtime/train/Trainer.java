@@ -11,6 +11,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.runtime.Interruption;
 import dev.peft4j.runtime.data.Batch;
 import dev.peft4j.runtime.data.Batcher;
 import dev.peft4j.runtime.data.TokenizedDataset;
@@ -34,7 +35,11 @@ import java.util.Map;
  * was never stopped.
  */
 public final class Trainer {
-    /** What a run ended with. {@code interrupted} is true only for {@link #train(long)} stopping early on request. */
+    /**
+     * What a run ended with. {@code interrupted} is true when the run stopped before its end without a final evaluation:
+     * {@link #train(long)} reaching its step, or a stop requested through {@link Interruption} (then the last checkpoint
+     * holds the last completed step, when checkpoints are on).
+     */
     public record Result(Map<String, Double> metrics, TrainState state, boolean stoppedEarly, boolean interrupted, long totalSteps,
             double trainSeconds, double evalSeconds, Map<String, Double> initialMetrics) {}
 
@@ -139,7 +144,10 @@ public final class Trainer {
             while (loop.epoch < config.epochs() && loop.step < plan.total()) {
                 List<Batch> batches = plan.batcher().trainingEpoch(config.seed(), loop.epoch);
                 while (loop.batchInEpoch < batches.size() && loop.step < plan.total()) {
-                    Update update = optimizerStep(plan, adam, batches, loop);
+                    Update update = Interruption.requested() ? null : optimizerStep(plan, adam, batches, loop);
+                    if (update == null) { // a stop was requested (Ctrl-C, SIGTERM): end here, resumable
+                        return stopOnRequest(params, adam, progress, loop, plan, initialMetrics);
+                    }
                     double elapsed = loop.elapsed();
                     boolean logNow = logUpdate(plan, loop, update, elapsed);
                     progress.update(loop.step, loop.epoch, update.loss(), loop.examples / Math.max(1e-9, elapsed), elapsed, logNow);
@@ -199,7 +207,7 @@ public final class Trainer {
             return Map.of();
         }
         long e0 = System.nanoTime();
-        Map<String, Double> metrics = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+        Map<String, Double> metrics = Interruption.deferring(() -> Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics());
         Map<String, Object> line = new LinkedHashMap<>(metrics);
         line.put("eval_s", (System.nanoTime() - e0) / 1e9);
         log.append("eval", 0, 0, line);
@@ -209,7 +217,8 @@ public final class Trainer {
 
     /**
      * One optimizer update: the next {@code gradient-accumulation} micro-batches (dropout reseeded from
-     * their position), gradient clipping, the scheduled learning rate, AdamW. Advances the loop.
+     * their position), gradient clipping, the scheduled learning rate, AdamW. Advances the loop. Returns null, having
+     * changed nothing, when a stop is requested between micro-batches.
      */
     private Update optimizerStep(Plan plan, AdamW adam, List<Batch> batches, Loop loop) {
         int end = Math.min(loop.batchInEpoch + plan.accumulation(), batches.size());
@@ -217,6 +226,10 @@ public final class Trainer {
         double lossSum = 0;
         long t0 = System.nanoTime();
         for (int j = loop.batchInEpoch; j < end; j++) {
+            if (j > loop.batchInEpoch && Interruption.requested()) {
+                adam.zeroGradients(); // drop the half-accumulated update: the checkpoint holds the last complete step
+                return null;
+            }
             long position = (long) loop.epoch * plan.batchesPerEpoch() + j;
             Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000_003L + position));
             double loss = microStep(batches.get(j), micro);
@@ -280,7 +293,8 @@ public final class Trainer {
         int nextBatch = epochEnd ? 0 : loop.batchInEpoch;
         if (eval != null) {
             long e0 = System.nanoTime();
-            loop.lastEval = Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+            // a stop requested now lets this evaluation finish, so the step and its checkpoint are complete
+            loop.lastEval = Interruption.deferring(() -> Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics());
             double took = (System.nanoTime() - e0) / 1e9;
             loop.evalSeconds += took;
             Map<String, Object> line = new LinkedHashMap<>(loop.lastEval);
@@ -321,9 +335,31 @@ public final class Trainer {
             restore("best", params);
             console.println("loaded the best checkpoint (step " + loop.bestStep + ", " + plan.metric() + " = " + loop.best + ")");
         }
-        Map<String, Double> finalMetrics = eval == null ? Map.of() : Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics();
+        Map<String, Double> finalMetrics = eval == null ? Map.of()
+                : Interruption.deferring(() -> Evaluator.evaluate(model, eval, config.evalBatchSize(), padId).metrics());
         writeEvalJson(finalMetrics, plan.metric(), loop.best, loop.bestStep, loop.step, trainSeconds);
         return new Result(finalMetrics, loop.state, stoppedEarly, false, plan.total(), trainSeconds, loop.evalSeconds, initialMetrics);
+    }
+
+    /**
+     * Ends the run at a stop request ({@link Interruption}), between optimizer updates: saves the last checkpoint at the
+     * last completed step (running the same command again resumes exactly there) and returns an interrupted result.
+     */
+    private Result stopOnRequest(Map<String, Parameter> params, AdamW adam, Progress progress, Loop loop, Plan plan,
+            Map<String, Double> initialMetrics) {
+        progress.finish();
+        TrainState state = loop.state;
+        String where;
+        if (config.checkpoints() && state.step() > 0) {
+            checkpointer.save("last", values(params), adam.state(), state);
+            where = "checkpoint saved at step " + state.step() + " in " + checkpointer.path("last");
+        } else if (checkpointer.exists("last")) {
+            where = "nothing new saved; the last checkpoint in " + checkpointer.path("last") + " is kept";
+        } else {
+            where = config.checkpoints() ? "no step was completed, nothing to save" : "train.checkpoints = false: nothing saved";
+        }
+        console.println("stopping on SIG" + Interruption.signal().orElse("?") + " after step " + state.step() + " of " + plan.total() + ": " + where);
+        return new Result(loop.lastEval, state, false, true, plan.total(), state.elapsedSeconds(), loop.evalSeconds, initialMetrics);
     }
 
     private double microStep(Batch batch, int microBatches) {

@@ -7,6 +7,8 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.spi.TensorFiles;
 import dev.peft4j.runtime.AdaptOnlyRunner;
 import dev.peft4j.runtime.ExperimentRunner;
+import dev.peft4j.runtime.Interruption;
+import dev.peft4j.runtime.RunInterruptedException;
 import dev.peft4j.runtime.ModelLoader;
 import dev.peft4j.runtime.RunResult;
 import dev.peft4j.runtime.config.TeacherSettings;
@@ -90,6 +92,13 @@ public final class TrainingRunner implements ExperimentRunner {
                     setup.train().size(), setup.eval().map(d -> d.size()).orElse(0));
             Trainer trainer = new Trainer(model, config, setup.train(), setup.eval().orElse(null), setup.padId(), runDirectory, files, console);
             Trainer.Result result = trainer.train();
+            if (result.interrupted()) {
+                throw new RunInterruptedException("training interrupted by SIG" + Interruption.signal().orElse("?") + " after step "
+                        + result.state().step() + " of " + result.totalSteps() + (trainer.checkpointer().exists("last")
+                                ? "; run the same command again to resume from " + trainer.checkpointer().path("last")
+                                : "; no checkpoint was written, so a new run starts from step 0"),
+                        Interruption.exitCode());
+            }
 
             Path trained = runDirectory.resolve(TRAINED_FILE);
             Files.createDirectories(trained.getParent());

@@ -14,6 +14,7 @@ import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.spi.TaskHead;
 import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.runtime.Interruption;
 import dev.peft4j.runtime.data.TokenizedDataset;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -104,6 +105,82 @@ class TrainerTest {
         List<String> a = MetricsLog.read(dir.resolve("a/metrics.jsonl")).stream().map(TrainerTest::withoutTimings).toList();
         List<String> c = MetricsLog.read(dir.resolve("c/metrics.jsonl")).stream().map(TrainerTest::withoutTimings).toList();
         assertThat(c).isEqualTo(a);
+    }
+
+    /** A console that asks to stop (as Ctrl-C does through the CLI's signal handler) when the progress line of {@code step} is printed. */
+    private static PrintStream stopAt(int step) {
+        return new PrintStream(new ByteArrayOutputStream(), true) {
+            @Override
+            public void println(String line) {
+                if (line != null && line.startsWith("step " + step + "/")) {
+                    Interruption.request("INT");
+                }
+                super.println(line);
+            }
+        };
+    }
+
+    @Test
+    void aStopRequestEndsTheRunAtTheNextStepWithACheckpointAndResumingIsExact() {
+        Map<String, float[]> uninterrupted;
+        Map<String, Double> uninterruptedMetrics;
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel model = TinySetup.model(manager);
+            uninterruptedMetrics = new Trainer(model, TinySetup.config(CONFIG), TRAIN, EVAL, 0, dir.resolve("a"), new SafetensorsTensorFiles(), quiet())
+                    .train().metrics();
+            uninterrupted = weights(model);
+        }
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel model = TinySetup.model(manager);
+            // step 14 is neither an evaluation (every 9) nor an epoch end (12 batches): only the stop writes its checkpoint
+            Trainer.Result stopped = new Trainer(model, TinySetup.config(CONFIG), TRAIN, EVAL, 0, dir.resolve("d"), new SafetensorsTensorFiles(),
+                    stopAt(14)).train();
+            assertThat(stopped.interrupted()).isTrue();
+            assertThat(stopped.state().step()).isEqualTo(14);
+            assertThat(dir.resolve("d/eval.json")).doesNotExist();
+        } finally {
+            Interruption.clear();
+        }
+        Checkpointer checkpoints = new Checkpointer(dir.resolve("d/checkpoints"), new SafetensorsTensorFiles());
+        try (NDManager manager = TinySetup.manager()) {
+            assertThat(checkpoints.load("last", manager).orElseThrow().state().step()).isEqualTo(14);
+        }
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel model = TinySetup.model(manager);
+            Trainer.Result resumed = new Trainer(model, TinySetup.config(CONFIG), TRAIN, EVAL, 0, dir.resolve("d"), new SafetensorsTensorFiles(), quiet())
+                    .train();
+            assertThat(resumed.interrupted()).isFalse();
+            assertThat(resumed.metrics()).isEqualTo(uninterruptedMetrics);
+            assertSameWeights(uninterrupted, weights(model));
+        }
+        List<String> a = MetricsLog.read(dir.resolve("a/metrics.jsonl")).stream().map(TrainerTest::withoutTimings).toList();
+        List<String> d = MetricsLog.read(dir.resolve("d/metrics.jsonl")).stream().map(TrainerTest::withoutTimings).toList();
+        assertThat(d).isEqualTo(a);
+    }
+
+    @Test
+    void aStopRequestWithGradientAccumulationResumesExactly() {
+        String accumulating = CONFIG + ", gradient-accumulation = 3";
+        Map<String, float[]> uninterrupted;
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel model = TinySetup.model(manager);
+            new Trainer(model, TinySetup.config(accumulating), TRAIN, EVAL, 0, dir.resolve("a"), new SafetensorsTensorFiles(), quiet()).train();
+            uninterrupted = weights(model);
+        }
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel model = TinySetup.model(manager);
+            Trainer trainer = new Trainer(model, TinySetup.config(accumulating), TRAIN, EVAL, 0, dir.resolve("e"), new SafetensorsTensorFiles(),
+                    stopAt(4));
+            Trainer.Result stopped = trainer.train();
+            assertThat(stopped.state().step()).isEqualTo(4);
+        } finally {
+            Interruption.clear();
+        }
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel model = TinySetup.model(manager);
+            new Trainer(model, TinySetup.config(accumulating), TRAIN, EVAL, 0, dir.resolve("e"), new SafetensorsTensorFiles(), quiet()).train();
+            assertSameWeights(uninterrupted, weights(model));
+        }
     }
 
     private static String withoutTimings(com.google.gson.JsonObject o) {

@@ -48,8 +48,12 @@ class TrainingRunnerTest {
     }
 
     private String experiment(Path train, Path eval) {
+        return experiment(train, eval, "method { name = lora, r = 8, alpha = 16, target-modules = all-linear }");
+    }
+
+    private String experiment(Path train, Path eval, String method) {
         return "model.source = tiny\n"
-                + "method { name = lora, r = 8, alpha = 16, target-modules = all-linear }\n"
+                + method + "\n"
                 + "head { name = sequence-classification, pooling = mean }\n"
                 + "data { train { path = \"" + train + "\", format = tsv }, eval { path = \"" + eval + "\", format = tsv } }\n"
                 + "train { epochs = 5, batch-size = 8, learning-rate = 3e-2, log-every = 4, warmup-ratio = 0.1 }\n"
@@ -170,6 +174,34 @@ class TrainingRunnerTest {
             assertThat(dir.resolve("n").resolve("metrics.jsonl")).doesNotExist();
             assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "teacher { run = x, source = y }\n")).validate())
                     .hasMessageContaining("teacher.source").hasMessageContaining("teacher.run is set too");
+        }
+    }
+
+    @Test
+    void prefixAndPromptTuningTrainThroughTheHostSaveThePeftAdapterAndEvalReloadsThem() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(48, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(24, 2));
+        for (String[] method : new String[][] {{"method { name = prefix-tuning, num-virtual-tokens = 4, prefix-projection = true }", "PREFIX_TUNING"},
+                {"method { name = prompt-tuning, num-virtual-tokens = 4 }", "PROMPT_TUNING"}}) {
+            try (Peft4j peft4j = host()) {
+                RunResult result = peft4j.experiment(ConfigFactory.parseString(experiment(train, eval, method[0])), "train.epochs = 2",
+                        "run.dir = \"" + dir.resolve(method[1]) + "\"").run();
+                Path run = result.runDirectory();
+                TensorFiles files = new SafetensorsTensorFiles();
+                try (NDManager m = Engine.getInstance().newBaseManager()) {
+                    // what trains: the prompt encoder (the projection MLP too) and the head, nothing of the backbone
+                    assertThat(files.read(run.resolve(TrainingRunner.TRAINED_FILE), m).keySet())
+                            .contains("classifier.weight", "prompt_encoder.default.embedding.weight").allMatch(
+                                    k -> k.startsWith("prompt_encoder.default.") || k.startsWith("classifier."));
+                    assertThat(files.read(run.resolve("adapter/adapter_model.safetensors"), m)).containsKey("prompt_embeddings");
+                }
+                assertThat(Files.readString(run.resolve("adapter/adapter_config.json"))).contains("\"peft_type\": \"" + method[1] + "\"");
+                ValidatedExperiment again = peft4j.experiment(run.resolve("resolved.conf")).validate();
+                try (TaskSetup setup = TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(files), files, run, true)) {
+                    Evaluation e = Evaluator.evaluate(setup.taskModel(), setup.eval().orElseThrow(), 64, setup.padId());
+                    assertThat(e.metrics().get("accuracy")).as(method[1]).isEqualTo(result.metrics().get("accuracy"));
+                }
+            }
         }
     }
 }
