@@ -6,6 +6,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.spi.Adaptation;
+import dev.peft4j.models.LayerSubset;
 import dev.peft4j.models.Models;
 import dev.peft4j.runtime.Peft4j;
 import java.io.PrintWriter;
@@ -39,6 +40,10 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--plugins", paramLabel = "DIR", description = "Directory of third-party plugin jars.")
     Path plugins;
 
+    @Option(names = "--keep-layers", paramLabel = "I,J,...", split = ",",
+            description = "Build the model from only these layers of the checkpoint, renumbered from 0 (as model.keep-layers).")
+    List<Integer> keepLayers = new ArrayList<>();
+
     @Parameters(index = "1..*", paramLabel = "KEY=VALUE", description = "Method settings over its defaults (e.g. r=8 target-modules=[query,value]).")
     List<String> settings = new ArrayList<>();
 
@@ -52,9 +57,13 @@ final class InspectCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "settings " + settings + " need --method NAME");
         }
         Path directory = options.directory();
-        try (TransformerModel model = Models.load(directory, options.device())) {
+        try (TransformerModel model = keepLayers.isEmpty() ? Models.load(directory, options.device())
+                : LayerSubset.load(directory, keepLayers, options.device(), "--keep-layers")) {
             out.println("model: " + options.model + (directory.toString().equals(options.model) ? "" : " (" + directory + ")"));
             out.println("model_type: " + model.config().modelType());
+            if (!keepLayers.isEmpty()) {
+                out.println("kept layers: " + keepLayers + ", renumbered 0.." + (keepLayers.size() - 1));
+            }
             Module root = model.module();
             if (method != null) {
                 Peft4j.Builder builder = Peft4j.builder();

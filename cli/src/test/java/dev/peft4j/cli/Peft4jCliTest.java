@@ -189,6 +189,26 @@ class Peft4jCliTest {
         assertThat(lines.get(lines.size() - 1)).isEqualTo("parameters: 22565376");
     }
 
+    /** A 3-layer student cut from all-MiniLM-L6-v2: 22,565,376 minus 3 layers of 1,774,464 (attention 591,360 + 768, FFN 1,181,568 + 768). */
+    @Test
+    void inspectWithKeepLayersCountsTheSmallerModelExactly() {
+        Run run = run("inspect", MINILM, "--cache", CACHE, "--device", "cpu", "--keep-layers", "0,2,4");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        List<String> lines = run.lines();
+        assertThat(lines.get(lines.size() - 1)).isEqualTo("parameters: 17241984");
+        assertThat(run.out()).contains("kept layers: [0, 2, 4], renumbered 0..2");
+
+        Run tinyRun = run("inspect", tiny.toString(), "--device", "cpu", "--keep-layers", "1");
+        assertThat(tinyRun.lines().get(tinyRun.lines().size() - 1)).isEqualTo("parameters: " + (20256 - 7504));
+
+        Run bad = run("inspect", tiny.toString(), "--device", "cpu", "--keep-layers", "0,2");
+        assertThat(bad.exitCode()).isEqualTo(1);
+        assertThat(bad.err()).contains("--keep-layers = [0, 2]").contains("layer 2 does not exist").contains("has 2 layers (0..1)");
+        Run unsorted = run("inspect", tiny.toString(), "--device", "cpu", "--keep-layers", "1,0");
+        assertThat(unsorted.exitCode()).isEqualTo(1);
+        assertThat(unsorted.err()).contains("not strictly increasing (1 then 0)");
+    }
+
     /** encode on all-MiniLM-L6-v2 equals ONNX Runtime's last hidden state, mean-pooled over real tokens and L2-normalised. */
     @Test
     void encodeMatchesOnnxRuntimeOnMiniLm() throws Exception {

@@ -26,6 +26,8 @@ class PluginsAndValidateCommandTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out()).contains("peft4j-heads  (built-in: ", "  task head sequence-classification", "    num-labels = 0",
                 "peft4j-data  (built-in: ", "  dataset reader tsv: ");
+        assertThat(run.out()).contains("peft4j-distillation  (built-in: ", "  objective soft-target-kl", "    temperature = 2",
+                "  objective hidden-state", "    teacher-layers = []", "  objective token-kl");
         assertThat(run.out()).doesNotContain("layernorm-tuning");
     }
 

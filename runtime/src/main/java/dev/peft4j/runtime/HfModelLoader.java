@@ -5,6 +5,7 @@ import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.text.TextTokenizer;
 import dev.peft4j.models.Engines;
 import dev.peft4j.models.HfModelDirectory;
+import dev.peft4j.models.LayerSubset;
 import dev.peft4j.models.Models;
 import dev.peft4j.models.RandomInit;
 import dev.peft4j.models.maven.MavenModelSource;
@@ -24,7 +25,8 @@ public final class HfModelLoader implements ModelLoader {
             throw new Peft4jException("model.source '" + settings.source() + "' is not a directory (expected an HF model directory"
                     + " or maven:GROUP:ARTIFACT:VERSION)");
         }
-        TransformerModel model = Models.load(directory, Engines.device(settings.device()));
+        TransformerModel model = settings.keepLayers().isEmpty() ? Models.load(directory, Engines.device(settings.device()))
+                : LayerSubset.load(directory, settings.keepLayers(), Engines.device(settings.device()), "model.keep-layers");
         if (settings.randomInit()) {
             RandomInit.reinitialize(model, settings.initSeed());
         }

@@ -53,6 +53,7 @@ public final class HostModule extends AbstractModule {
         sections.addBinding().toInstance(PluginSettings.SECTION);
         sections.addBinding().toInstance(dev.peft4j.runtime.train.TrainConfig.SECTION);
         sections.addBinding().toInstance(dev.peft4j.runtime.config.DataSettings.SECTION);
+        sections.addBinding().toInstance(dev.peft4j.runtime.config.TeacherSettings.SECTION);
 
         bind(TensorFiles.class).to(SafetensorsTensorFiles.class).in(Singleton.class);
         bind(PluginContexts.class).in(Singleton.class);

@@ -2,7 +2,9 @@ package dev.peft4j.runtime;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.TransformerModel;
+import dev.peft4j.api.spi.Objective;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.spi.Adaptation;
 import dev.peft4j.api.spi.PluginContext;
@@ -10,6 +12,10 @@ import dev.peft4j.api.spi.TaskHead;
 import dev.peft4j.runtime.config.ConfiguredComponent;
 import dev.peft4j.runtime.plugin.PluginContexts;
 import dev.peft4j.runtime.train.TaskModel;
+import dev.peft4j.runtime.train.Teacher;
+import dev.peft4j.runtime.train.TrainingObjectives;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -24,9 +30,11 @@ import java.util.Optional;
  *       the backbone's (or the bare module's) own tree;</li>
  *   <li>{@link #applyMethod}: the adapter method adapts that root in place (it freezes what it does not
  *       train) with the method's plugin context;</li>
- *   <li>{@link #makeHeadTrainable}: the head's modules are trained as well (PEFT's {@code modules_to_save}).</li>
+ *   <li>{@link #makeHeadTrainable}: the head's modules are trained as well (PEFT's {@code modules_to_save});</li>
+ *   <li>{@link #attachObjectives}: each configured objective is created (with the teacher in its plugin
+ *       context), what it needs is checked against what the run has, and the task model's training loss
+ *       becomes the head's loss plus the weighted objectives ({@link TrainingObjectives}). Needs a head.</li>
  * </ol>
- * Steps that need the adapted student (a teacher, training objectives) go after the last one.
  *
  * <pre>{@code
  * TrainableModel model = TrainableModelAssembly.forModel(backbone, context, contexts)
@@ -64,6 +72,9 @@ public final class TrainableModelAssembly {
     private final PluginContexts contexts;
     private TaskHead head;
     private ConfiguredComponent method;
+    private List<ConfiguredComponent> objectives = List.of();
+    private List<Float> weights = List.of();
+    private Teacher teacher;
 
     private TrainableModelAssembly(TransformerModel backbone, Module bareRoot, PluginContext context, PluginContexts contexts) {
         this.backbone = backbone;
@@ -107,6 +118,22 @@ public final class TrainableModelAssembly {
         return this;
     }
 
+    /**
+     * The training objectives beyond the head's loss, with their weights (same order); {@code teacher}
+     * (may be null) is the frozen model that objectives needing one read.
+     */
+    public TrainableModelAssembly objectives(List<ConfiguredComponent> objectiveComponents, List<Float> objectiveWeights, Teacher teacher) {
+        requireNonNull(objectiveComponents, "objectiveComponents is null");
+        requireNonNull(objectiveWeights, "objectiveWeights is null");
+        if (objectiveComponents.size() != objectiveWeights.size()) {
+            throw new IllegalArgumentException(objectiveComponents.size() + " objectives but " + objectiveWeights.size() + " weights");
+        }
+        this.objectives = List.copyOf(objectiveComponents);
+        this.weights = List.copyOf(objectiveWeights);
+        this.teacher = teacher;
+        return this;
+    }
+
     /** Runs the steps; see the class comment. */
     public TrainableModel assemble() {
         if (method == null) {
@@ -116,6 +143,9 @@ public final class TrainableModelAssembly {
         Module root = taskModel.map(TaskModel::root).orElseGet(() -> backbone != null ? backbone.module() : bareRoot);
         Adaptation adaptation = applyMethod(root);
         taskModel.ifPresent(TrainableModelAssembly::makeHeadTrainable);
+        if (!objectives.isEmpty() || teacher != null) {
+            attachObjectives(taskModel.orElseThrow(() -> new IllegalStateException("objectives need a task head")));
+        }
         return new TrainableModel(Optional.ofNullable(backbone), taskModel, root, adaptation);
     }
 
@@ -129,6 +159,22 @@ public final class TrainableModelAssembly {
 
     private static void makeHeadTrainable(TaskModel taskModel) {
         taskModel.head().modules().values().forEach(m -> m.setTrainable(true));
+    }
+
+    private void attachObjectives(TaskModel taskModel) {
+        PluginContext withTeacher = contexts.withTeacher(context, teacher == null ? null : teacher.backbone());
+        List<TrainingObjectives.Weighted> created = new ArrayList<>();
+        for (int i = 0; i < objectives.size(); i++) {
+            ConfiguredComponent c = objectives.get(i);
+            Objective objective;
+            try {
+                objective = c.createObjective(contexts.forPlugin(withTeacher, c.registration().plugin()));
+            } catch (Peft4jException e) {
+                throw new Peft4jException(c.path() + " (" + c.name() + "): " + e.getMessage(), e);
+            }
+            created.add(new TrainingObjectives.Weighted(c.path(), c.name(), objective, weights.get(i)));
+        }
+        taskModel.setObjectives(TrainingObjectives.of(created, teacher));
     }
 
     private PluginContext pluginContext(ConfiguredComponent component) {

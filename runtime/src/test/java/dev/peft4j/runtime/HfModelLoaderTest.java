@@ -30,4 +30,17 @@ class HfModelLoaderTest {
         assertThat(random.get("embeddings.LayerNorm.weight")).containsOnly(1f);
         assertThat(pretrained.get("embeddings.LayerNorm.weight")).doesNotContain(1f);
     }
+
+    @Test
+    void keepLayersLoadsTheNamedLayersOfTheCheckpointWithItsTokenizer() {
+        String dir = TINY_BERT.toString();
+        try (ModelLoader.LoadedModel full = new HfModelLoader().load(new ModelSettings(dir, "cpu", 32));
+                ModelLoader.LoadedModel cut = new HfModelLoader().load(new ModelSettings(dir, "cpu", 32, "pretrained", 42, java.util.List.of(1)))) {
+            assertThat(cut.tokenizer()).isPresent();
+            assertThat(cut.model().config().integer("num_hidden_layers")).isEqualTo(1);
+            assertThat(cut.model().module().namedParameters().get(QUERY).value().toFloatArray())
+                    .containsExactly(full.model().module().namedParameters().get("encoder.layer.1.attention.self.query.weight").value().toFloatArray());
+            assertThat(cut.model().module().namedParameters()).doesNotContainKey("encoder.layer.1.attention.self.query.weight");
+        }
+    }
 }

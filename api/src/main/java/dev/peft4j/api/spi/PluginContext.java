@@ -45,4 +45,13 @@ public interface PluginContext {
 
     /** The run's seed, for reproducible initialisation. */
     long seed();
+
+    /**
+     * The frozen teacher of a distillation run (the experiment's {@code teacher} section), for
+     * objectives that size themselves by it (a projection to the teacher's hidden size); empty when
+     * the run has no teacher.
+     */
+    default Optional<TransformerModel> teacher() {
+        return Optional.empty();
+    }
 }

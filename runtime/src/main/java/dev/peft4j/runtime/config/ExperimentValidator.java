@@ -50,6 +50,8 @@ public final class ExperimentValidator {
             new Spec("method", ComponentKind.ADAPTER_METHOD, "name", true),
             new Spec("head", ComponentKind.TASK_HEAD, "name", false));
     private static final String OBJECTIVES = "objectives";
+    /** The host's own key in each objectives element: the objective's factor in the training loss (default 1). */
+    public static final String OBJECTIVE_WEIGHT = "weight";
     private static final String DATA = "data";
     private static final String DATA_SELECTOR = "format";
     private static final String DATA_ACTIVE = "path";
@@ -119,7 +121,13 @@ public final class ExperimentValidator {
                     continue;
                 }
                 ConfiguredComponent c = component(new Spec(path, ComponentKind.OBJECTIVE, "name", true), (ConfigObject) element,
-                        Set.of("name"), merged, user, ConfigReader.describe(element.origin()), problems);
+                        Set.of("name", OBJECTIVE_WEIGHT), merged, user, ConfigReader.describe(element.origin()), problems);
+                ConfigValue weight = ((ConfigObject) element).get(OBJECTIVE_WEIGHT);
+                if (weight != null && (weight.valueType() != ConfigValueType.NUMBER || ((Number) weight.unwrapped()).doubleValue() < 0
+                        || !Double.isFinite(((Number) weight.unwrapped()).doubleValue()))) {
+                    problems.add(new ConfigProblem(path + "." + OBJECTIVE_WEIGHT, ConfigReader.describe(weight.origin()),
+                            "is " + render(weight) + ", expected a number >= 0 (the objective's factor in the training loss; default 1)"));
+                }
                 if (c != null) {
                     objectives.add(c);
                     effectiveList.add(withDefaults((ConfigObject) element, c, merged));

@@ -14,8 +14,10 @@ import java.util.regex.Pattern;
  * @param init {@code pretrained} (the source's weights) or {@code random} (the source's architecture,
  *     freshly initialised: the from-scratch baseline)
  * @param initSeed the seed of the random initialisation
+ * @param keepLayers the checkpoint's layers the model is made of, renumbered 0.. (DistilBERT's student
+ *     initialisation); empty: all of them
  */
-public record ModelSettings(String source, String device, int maxLength, String init, long initSeed) {
+public record ModelSettings(String source, String device, int maxLength, String init, long initSeed, java.util.List<Integer> keepLayers) {
     /** The values of {@code model.init}. */
     public static final java.util.List<String> INITS = java.util.List.of("pretrained", "random");
 
@@ -25,6 +27,11 @@ public record ModelSettings(String source, String device, int maxLength, String 
         requireNonNull(source, "source is null");
         requireNonNull(device, "device is null");
         requireNonNull(init, "init is null");
+        keepLayers = java.util.List.copyOf(requireNonNull(keepLayers, "keepLayers is null"));
+    }
+
+    public ModelSettings(String source, String device, int maxLength, String init, long initSeed) {
+        this(source, device, maxLength, init, initSeed, java.util.List.of());
     }
 
     /** Pretrained weights from {@code source}, seed 42. */
@@ -65,7 +72,15 @@ public record ModelSettings(String source, String device, int maxLength, String 
             }
             String init = r.oneOf("init", INITS);
             long initSeed = r.longValue("init-seed", Long.MIN_VALUE, Long.MAX_VALUE);
-            return new ModelSettings(source, device, maxLength, init == null ? "pretrained" : init, initSeed);
+            java.util.List<Integer> keepLayers = r.intList("keep-layers");
+            if (!keepLayers.isEmpty()) {
+                // the range is checked against the checkpoint when it is loaded (LayerSubset.check), still before training
+                java.util.List<String> problems = dev.peft4j.models.LayerSubset.checkOrder(keepLayers);
+                if (!problems.isEmpty()) {
+                    r.problem("keep-layers", "is " + keepLayers + ": it " + String.join("; it ", problems));
+                }
+            }
+            return new ModelSettings(source, device, maxLength, init == null ? "pretrained" : init, initSeed, keepLayers);
         }
     };
 }

@@ -24,9 +24,16 @@ final class HostPluginContext implements PluginContext {
     private final Logger logger;
     private final TensorFiles tensorFiles;
     private final long seed;
+    private final TransformerModel teacher;
 
     HostPluginContext(TransformerModel model, TextTokenizer tokenizer, Device device, Path runDirectory, Logger logger,
             TensorFiles tensorFiles, long seed) {
+        this(model, tokenizer, device, runDirectory, logger, tensorFiles, seed, null);
+    }
+
+    HostPluginContext(TransformerModel model, TextTokenizer tokenizer, Device device, Path runDirectory, Logger logger,
+            TensorFiles tensorFiles, long seed, TransformerModel teacher) {
+        this.teacher = teacher;
         this.model = model;
         this.tokenizer = tokenizer;
         this.device = requireNonNull(device, "device is null");
@@ -71,9 +78,19 @@ final class HostPluginContext implements PluginContext {
         return seed;
     }
 
+    @Override
+    public Optional<TransformerModel> teacher() {
+        return Optional.ofNullable(teacher);
+    }
+
+    /** The same context with the run's teacher. */
+    HostPluginContext withTeacher(TransformerModel teacher) {
+        return new HostPluginContext(model, tokenizer, device, runDirectory, logger, tensorFiles, seed, teacher);
+    }
+
     /** The same context with the logger of one plugin ({@code peft4j.plugin.<name>}). */
     HostPluginContext forPlugin(LoadedPlugin plugin) {
         return new HostPluginContext(model, tokenizer, device, runDirectory, LoggerFactory.getLogger("peft4j.plugin." + plugin.name()),
-                tensorFiles, seed);
+                tensorFiles, seed, teacher);
     }
 }

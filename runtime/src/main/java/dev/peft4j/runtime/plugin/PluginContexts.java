@@ -31,6 +31,54 @@ public final class PluginContexts {
         return new HostPluginContext(model, tokenizer, device, runDirectory, LoggerFactory.getLogger("peft4j.plugin"), tensorFiles, seed);
     }
 
+    /** {@code context} with the run's teacher ({@link PluginContext#teacher()}), when it is one this class made. */
+    public PluginContext withTeacher(PluginContext context, TransformerModel teacher) {
+        if (context instanceof HostPluginContext host) {
+            return host.withTeacher(teacher);
+        }
+        return new PluginContext() { // a caller's own context (tests, embedders): everything but the teacher delegates
+            @Override
+            public java.util.Optional<TransformerModel> model() {
+                return context.model();
+            }
+
+            @Override
+            public java.util.Optional<TextTokenizer> tokenizer() {
+                return context.tokenizer();
+            }
+
+            @Override
+            public Device device() {
+                return context.device();
+            }
+
+            @Override
+            public java.util.Optional<Path> runDirectory() {
+                return context.runDirectory();
+            }
+
+            @Override
+            public org.slf4j.Logger logger() {
+                return context.logger();
+            }
+
+            @Override
+            public TensorFiles tensorFiles() {
+                return context.tensorFiles();
+            }
+
+            @Override
+            public long seed() {
+                return context.seed();
+            }
+
+            @Override
+            public java.util.Optional<TransformerModel> teacher() {
+                return java.util.Optional.ofNullable(teacher);
+            }
+        };
+    }
+
     /** {@code context} with the logger of {@code plugin}, when it is one this class made. */
     public PluginContext forPlugin(PluginContext context, LoadedPlugin plugin) {
         return context instanceof HostPluginContext host ? host.forPlugin(plugin) : context;

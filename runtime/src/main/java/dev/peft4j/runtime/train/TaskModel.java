@@ -46,6 +46,7 @@ public final class TaskModel {
     private final TransformerModel backbone;
     private final TaskHead head;
     private final Module root;
+    private TrainingObjectives objectives = TrainingObjectives.none();
 
     public TaskModel(TransformerModel backbone, TaskHead head) {
         this.backbone = requireNonNull(backbone, "backbone is null");
@@ -80,8 +81,40 @@ public final class TaskModel {
         return head.forward(out, input, context);
     }
 
-    /** Trainable parameters by full name, in tree order. */
+    /**
+     * Trainable parameters by full name: the tree's, in tree order, then the objectives' own
+     * ({@code objectives.0.projection.weight}).
+     */
     public Map<String, Parameter> trainableParameters() {
-        return root.trainableParameters();
+        Map<String, Parameter> own = objectives.trainableParameters();
+        if (own.isEmpty()) {
+            return root.trainableParameters();
+        }
+        Map<String, Parameter> all = new java.util.LinkedHashMap<>(root.trainableParameters());
+        all.putAll(own);
+        return java.util.Collections.unmodifiableMap(all);
+    }
+
+    /** The training objectives beyond the head's loss (set once by the composition root). */
+    public TrainingObjectives objectives() {
+        return objectives;
+    }
+
+    /** Called by the composition root ({@code TrainableModelAssembly}) once the objectives are created. */
+    public void setObjectives(TrainingObjectives objectives) {
+        this.objectives = java.util.Objects.requireNonNull(objectives, "objectives is null");
+    }
+
+    /**
+     * The loss the trainer minimises on one micro-batch: the head's loss plus each objective's, weighted
+     * ({@link TrainingObjectives#loss}); just the head's loss when no objective is configured.
+     */
+    public NDArray trainingLoss(ModelInput input, NDArray labels, ForwardContext context) {
+        return objectives.loss(this, input, labels, context);
+    }
+
+    /** As above for one of the trainer's batches, whose example indices key the teacher cache; arrays in the context's manager. */
+    public NDArray trainingLoss(dev.peft4j.runtime.data.Batch batch, ForwardContext context) {
+        return objectives.loss(this, batch.input(context.manager()), batch.labels(context.manager()), batch, context);
     }
 }

@@ -54,6 +54,7 @@ public final class TaskSetup implements AutoCloseable {
     private final TokenizedDataset train;
     private final TokenizedDataset eval;
     private final int maxLength;
+    private Teacher teacher;
 
     private TaskSetup(ModelLoader.LoadedModel loaded, TextTokenizer tokenizer, TaskModel taskModel, Adaptation adaptation, TaskKind kind,
             LabelVocabulary vocabulary, TokenizedDataset train, TokenizedDataset eval, int maxLength) {
@@ -80,6 +81,15 @@ public final class TaskSetup implements AutoCloseable {
     /** As above; {@code readEval = false} skips the evaluation split too (predict). */
     public static TaskSetup build(ValidatedExperiment experiment, ModelLoader modelLoader, PluginContexts contexts, Path runDirectory,
             Optional<List<String>> savedLabels, boolean readTrain, boolean readEval) {
+        return build(experiment, modelLoader, contexts, runDirectory, savedLabels, readTrain, readEval, null);
+    }
+
+    /**
+     * As above, for training with a {@code teacher} (may be null), which the setup then owns and closes: its
+     * label set and its tokenisation of the training texts are checked against the student's first.
+     */
+    public static TaskSetup build(ValidatedExperiment experiment, ModelLoader modelLoader, PluginContexts contexts, Path runDirectory,
+            Optional<List<String>> savedLabels, boolean readTrain, boolean readEval, Teacher teacher) {
         requireNonNull(experiment, "experiment is null");
         ConfiguredComponent headComponent = experiment.head().orElseThrow(() -> new Peft4jException(experiment.source()
                 + ": training needs a task head: set head.name (sequence-classification, regression, multi-label, token-classification, causal-lm)"));
@@ -148,8 +158,15 @@ public final class TaskSetup implements AutoCloseable {
                         + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
             }
 
-            TrainableModelAssembly.TrainableModel assembled = TrainableModelAssembly.forModel(backbone, context, contexts)
-                    .head(head).method(experiment.method()).assemble();
+            if (teacher != null) {
+                checkTeacher(teacher, vocabulary, trainExamples, tokenizer, maxLength, experiment.model().source());
+            }
+            TrainableModelAssembly assembly = TrainableModelAssembly.forModel(backbone, context, contexts).head(head).method(experiment.method());
+            if (readTrain) {
+                // objectives shape only training; eval and predict score the task alone
+                assembly.objectives(experiment.objectives(), objectiveWeights(experiment), teacher);
+            }
+            TrainableModelAssembly.TrainableModel assembled = assembly.assemble();
             TaskModel taskModel = assembled.requireTaskModel();
             Adaptation adaptation = assembled.adaptation();
 
@@ -157,11 +174,72 @@ public final class TaskSetup implements AutoCloseable {
                     : TokenizedDataset.encode(trainExamples, tokenizer, maxLength, kind, vocabulary, true);
             TokenizedDataset eval = evalExamples.isEmpty() ? null
                     : TokenizedDataset.encode(evalExamples, tokenizer, maxLength, kind, vocabulary, true);
-            return new TaskSetup(loaded, tokenizer, taskModel, adaptation, kind, vocabulary, train, eval, maxLength);
+            TaskSetup setup = new TaskSetup(loaded, tokenizer, taskModel, adaptation, kind, vocabulary, train, eval, maxLength);
+            setup.teacher = teacher;
+            return setup;
         } catch (RuntimeException e) {
             loaded.close();
+            if (teacher != null) {
+                teacher.close();
+            }
             throw e;
         }
+    }
+
+    /** How many training texts the teacher's tokenizer must encode exactly as the student's does. */
+    static final int TOKENIZER_PROBES = 256;
+
+    /**
+     * The teacher reads the student's batches, so it must have the same label set (for logits) and give
+     * every text the same token ids. Different tokenizers are refused: re-tokenising per model is not
+     * implemented yet.
+     */
+    static void checkTeacher(Teacher teacher, LabelVocabulary vocabulary, List<Example> examples, TextTokenizer tokenizer, int maxLength,
+            String studentSource) {
+        if (teacher.labels().isPresent() && vocabulary != null && !teacher.labels().get().equals(vocabulary.labels())) {
+            boolean sameSet = new java.util.HashSet<>(teacher.labels().get()).equals(new java.util.HashSet<>(vocabulary.labels()));
+            throw new Peft4jException(teacher.source() + " was trained with labels " + abbreviate(teacher.labels().get())
+                    + " but this run's labels are " + abbreviate(vocabulary.labels()) + "; expected the same labels in the same class-id order"
+                    + (sameSet ? " (set data.labels = " + teacher.labels().get() + ")" : ""));
+        }
+        TextTokenizer own = teacher.tokenizer().orElseThrow(() -> new Peft4jException(teacher.source()
+                + " has no tokenizer.json, so peft4j cannot check that it reads the student's token ids; expected the same tokenizer as model.source"));
+        int probes = 0;
+        for (Example e : examples) {
+            if (!(e.fields().get(Fields.TEXT) instanceof String text)) {
+                continue;
+            }
+            long[] student = tokenizer.encode(text, maxLength).ids();
+            long[] theirs = own.encode(text, maxLength).ids();
+            if (!java.util.Arrays.equals(student, theirs)) {
+                throw new Peft4jException(teacher.source() + " tokenises differently from model.source = " + studentSource + " (" + e.origin()
+                        + ": student ids " + abbreviate(student) + ", teacher ids " + abbreviate(theirs) + "); the teacher reads the student's"
+                        + " batches, so it needs the same tokenizer (re-tokenising per model is not supported yet)");
+            }
+            if (++probes >= TOKENIZER_PROBES) {
+                break;
+            }
+        }
+    }
+
+    private static String abbreviate(long[] ids) {
+        return java.util.Arrays.toString(ids.length <= 12 ? ids : java.util.Arrays.copyOf(ids, 12)).replace("]", ids.length <= 12 ? "]" : ", ...]");
+    }
+
+    /** The teacher this setup trains against, when it has one. */
+    public Optional<Teacher> teacher() {
+        return Optional.ofNullable(teacher);
+    }
+
+    /** Each objective's {@code weight} (default 1), in the order of {@link ValidatedExperiment#objectives()}. */
+    static List<Float> objectiveWeights(ValidatedExperiment experiment) {
+        List<Float> weights = new ArrayList<>();
+        for (int i = 0; i < experiment.objectives().size(); i++) {
+            Config element = experiment.config().getConfigList("objectives").get(i);
+            weights.add(element.hasPath(dev.peft4j.runtime.config.ExperimentValidator.OBJECTIVE_WEIGHT)
+                    ? (float) element.getDouble(dev.peft4j.runtime.config.ExperimentValidator.OBJECTIVE_WEIGHT) : 1f);
+        }
+        return weights;
     }
 
     static TaskKind kindOf(TaskHead head, String name) {
@@ -319,6 +397,12 @@ public final class TaskSetup implements AutoCloseable {
 
     @Override
     public void close() {
-        loaded.close();
+        try {
+            loaded.close();
+        } finally {
+            if (teacher != null) {
+                teacher.close();
+            }
+        }
     }
 }

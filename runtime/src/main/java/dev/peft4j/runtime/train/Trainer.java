@@ -377,8 +377,8 @@ public final class Trainer {
             ForwardContext context = ForwardContext.training(step);
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 long a = System.nanoTime();
-                NDArray logits = model.forward(batch.input(step), context);
-                NDArray loss = model.head().loss(logits, batch.labels(step), context);
+                // the head's loss plus every configured objective's (weighted), with the teacher's forward when one is needed
+                NDArray loss = model.trainingLoss(batch, context);
                 NDArray scaled = microBatches > 1 ? loss.div(context.scalar(microBatches)) : loss;
                 long b = System.nanoTime();
                 collector.backward(scaled);

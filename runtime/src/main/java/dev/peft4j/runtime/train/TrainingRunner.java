@@ -11,6 +11,7 @@ import dev.peft4j.runtime.Interruption;
 import dev.peft4j.runtime.RunInterruptedException;
 import dev.peft4j.runtime.ModelLoader;
 import dev.peft4j.runtime.RunResult;
+import dev.peft4j.runtime.config.TeacherSettings;
 import dev.peft4j.runtime.config.ValidatedExperiment;
 import dev.peft4j.runtime.plugin.PluginContexts;
 import java.io.IOException;
@@ -39,8 +40,11 @@ public final class TrainingRunner implements ExperimentRunner {
     private final AdaptOnlyRunner adaptOnly;
     private PrintStream console = System.err;
 
+    private final TeacherLoader teacherLoader;
+
     @Inject
-    public TrainingRunner(ModelLoader modelLoader, PluginContexts contexts, TensorFiles files) {
+    public TrainingRunner(ModelLoader modelLoader, PluginContexts contexts, TensorFiles files, TeacherLoader teacherLoader) {
+        this.teacherLoader = requireNonNull(teacherLoader, "teacherLoader is null");
         this.modelLoader = requireNonNull(modelLoader, "modelLoader is null");
         this.contexts = requireNonNull(contexts, "contexts is null");
         this.files = requireNonNull(files, "files is null");
@@ -66,10 +70,21 @@ public final class TrainingRunner implements ExperimentRunner {
         }
         long start = System.nanoTime();
         TrainConfig config = experiment.settings(TrainConfig.class);
-        try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true)) {
+        // the teacher is loaded (and checked against the data) before the student trains; the setup owns it
+        Teacher teacher = teacherLoader.load(experiment).orElse(null);
+        try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true, true, teacher)) {
             double setupSeconds = (System.nanoTime() - start) / 1e9;
             setup.writeLabels(runDirectory);
             TaskModel model = setup.taskModel();
+            TeacherSettings teacherSettings = experiment.settings(TeacherSettings.class);
+            if (teacherSettings.cache() && setup.teacher().isPresent() && model.objectives().needsTeacher()) {
+                long c0 = System.nanoTime();
+                Path file = teacherSettings.cacheFile().orElse(runDirectory.resolve(TeacherCache.FILE));
+                TeacherCache cache = TeacherCache.openOrBuild(file, setup.teacher().get(), setup.train(), config.evalBatchSize(), setup.padId(),
+                        files, console);
+                model.setObjectives(model.objectives().withCache(cache));
+                console.printf(Locale.ROOT, "teacher cache ready in %.1f s%n", (System.nanoTime() - c0) / 1e9);
+            }
             long trainable = model.root().trainableParameterCount();
             long total = model.root().parameterCount();
             console.printf(Locale.ROOT, "%s + %s: trainable params %,d of %,d (%.4f%%); %d training and %d evaluation examples%n",
@@ -137,6 +152,9 @@ public final class TrainingRunner implements ExperimentRunner {
             }
             console.println("report: " + report.toAbsolutePath());
             Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
+            if (setup.teacher().isPresent() && setup.eval().isPresent()) {
+                metrics.putAll(compareWithTeacher(setup, config, metric, result.metrics()));
+            }
             metrics.put("trainable_parameters", (double) trainable);
             metrics.put("total_parameters", (double) total);
             metrics.put("train_seconds", result.trainSeconds());
@@ -159,6 +177,30 @@ public final class TrainingRunner implements ExperimentRunner {
             sb.append(i == 0 ? " " : ", ").append(setup.vocabulary().label(i)).append(' ').append(String.format(Locale.ROOT, "%,d", counts[i]));
         }
         return Optional.of(sb.toString());
+    }
+
+    /**
+     * The teacher's metrics on the same evaluation data ({@code teacher_<metric>}), and the student's mean
+     * KL to the teacher there ({@code kl_to_teacher}), printed beside the student's.
+     */
+    private Map<String, Double> compareWithTeacher(TaskSetup setup, TrainConfig config, String metric, Map<String, Double> studentMetrics) {
+        Teacher teacher = setup.teacher().orElseThrow();
+        Map<String, Double> out = new LinkedHashMap<>();
+        teacher.taskModel().ifPresent(t -> {
+            Map<String, Double> teacherMetrics = Evaluator.evaluate(t, setup.eval().get(), config.evalBatchSize(), setup.padId()).metrics();
+            teacherMetrics.forEach((k, v) -> out.put("teacher_" + k, v));
+            Double mine = studentMetrics.get(metric);
+            Double theirs = teacherMetrics.get(metric);
+            if (mine != null && theirs != null) {
+                console.printf(Locale.ROOT, "teacher (%s) %s: %.4f; student %.4f (%.1f%% of the teacher's)%n", teacher.source(), metric, theirs, mine,
+                        100 * mine / theirs);
+            }
+        });
+        TeacherComparison.klToTeacher(setup.taskModel(), teacher, setup.eval().get(), config.evalBatchSize(), setup.padId()).ifPresent(kl -> {
+            out.put("kl_to_teacher", kl);
+            console.printf(Locale.ROOT, "student's mean KL to the teacher on the evaluation data: %.5f%n", kl);
+        });
+        return out;
     }
 
     static String readResolved(Path runDirectory) {

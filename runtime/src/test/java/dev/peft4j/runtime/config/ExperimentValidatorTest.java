@@ -166,6 +166,49 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void objectivesHaveAHostWeightAndTheirOwnCheckedKeys() throws Exception {
+        Path file = write("w.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                objectives = [
+                  { name = soft-target-kl, temperature = 0, weight = -1 }
+                  { name = hidden-state, weight = 0.5, teacher-layers = [3] }
+                ]
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":4: objectives[0].temperature: is 0, expected a number in (0, 1000]",
+                file + ":4: objectives[0].weight: is -1, expected a number >= 0 (the objective's factor in the training loss; default 1)",
+                file + ":5: objectives[1].teacher-layers: has 1 entries [3] but student-layers has 0 []; expected one teacher layer per student layer");
+        Path ok = write("w2.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                objectives = [ { name = soft-target-kl, temperature = 4, weight = 0.25 } ]
+                """);
+        ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(ok, List.of()));
+        assertThat(v.objectives()).singleElement().satisfies(o -> assertThat(o.name()).isEqualTo("soft-target-kl"));
+        assertThat(v.config().getConfigList("objectives").get(0).getDouble("weight")).isEqualTo(0.25);
+        assertThat(v.config().getConfigList("objectives").get(0).getDouble("alpha")).isEqualTo(0.5);
+    }
+
+    @Test
+    void keepLayersMustBeStrictlyIncreasingAndNonNegative() throws Exception {
+        Path file = write("k.conf", """
+                model.source = "maven:dev.example:model:1.0"
+                method.name = test-freeze
+                model.keep-layers = [4, 2, -1]
+                """);
+        assertThat(problems(file)).containsExactly(
+                file + ":3: model.keep-layers: is [4, 2, -1]: it is not strictly increasing (4 then 2), expected sorted layer indices without"
+                        + " repeats, e.g. [0, 2, 4]; it contains -1, expected layer indices >= 0; it is not strictly increasing (2 then -1),"
+                        + " expected sorted layer indices without repeats, e.g. [0, 2, 4]");
+        Path ok = write("k2.conf", """
+                model { source = "maven:dev.example:model:1.0", keep-layers = [0, 2, 4] }
+                method.name = test-freeze
+                """);
+        assertThat(validator(REGISTRY).validate(ExperimentConfig.load(ok, List.of())).model().keepLayers()).containsExactly(0, 2, 4);
+    }
+
+    @Test
     void overridesAreTypedAndSayCommandLine() throws Exception {
         Path file = write("exp.conf", VALID);
         ValidatedExperiment v = validator(REGISTRY).validate(ExperimentConfig.load(file,
@@ -235,7 +278,7 @@ class ExperimentValidatorTest {
                 data.test.path = x
                 """);
         assertThat(problems(file)).containsExactly(
-                file + ":3: objectives[0].name: unknown objective 'kd-logits'; registered objectives: none",
+                file + ":3: objectives[0].name: unknown objective 'kd-logits'; registered objectives: " + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.OBJECTIVE)),
                 file + ":3: objectives[1]: is 3, expected an object { name = ..., <its keys> }",
                 file + ":4: data.train.format: is missing, expected the name of a dataset reader; registered dataset readers: " + readers,
                 file + ":5: data.eval.format: unknown dataset reader 'tvs' (did you mean 'tsv'?); registered dataset readers: " + readers,

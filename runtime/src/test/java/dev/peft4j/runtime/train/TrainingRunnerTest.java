@@ -153,6 +153,71 @@ class TrainingRunnerTest {
     }
 
     @Test
+    void aConfiguredObjectiveThatCannotRunStopsTheRunBeforeTraining() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(16, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        try (Peft4j peft4j = host()) {
+            String config = experiment(train, eval) + "objectives = [ { name = soft-target-kl, temperature = 2 } ]\n";
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(config)).run())
+                    .hasMessageContaining("objectives[0] (soft-target-kl) needs a teacher");
+            assertThat(dir.resolve("run").resolve("metrics.jsonl")).doesNotExist();
+        }
+    }
+
+    /** A teacher run, then students with and without KD from it: the objective runs, and the run reports the teacher beside the student. */
+    @Test
+    void distillsFromAFinishedRunAndReportsTheTeacherBesideTheStudent() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(96, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(40, 2));
+        try (Peft4j peft4j = host()) {
+            Path teacherRun = peft4j.experiment(ConfigFactory.parseString(experiment(train, eval))).run().runDirectory();
+            String student = experiment(train, eval).replace("epochs = 5", "epochs = 2")
+                    + "teacher.run = \"" + teacherRun + "\"\n";
+            RunResult plain = peft4j.experiment(ConfigFactory.parseString(student), "run.dir=" + dir.resolve("plain")).run();
+            RunResult kd = peft4j.experiment(ConfigFactory.parseString(student + "objectives = [ { name = soft-target-kl, temperature = 2, alpha = 1 } ]\n"),
+                    "run.dir=" + dir.resolve("kd")).run();
+            for (RunResult r : List.of(plain, kd)) {
+                assertThat(r.metrics()).containsKeys("teacher_accuracy", "kl_to_teacher", "accuracy");
+            }
+            // the same teacher evaluated on the same data both times
+            assertThat(kd.metrics().get("teacher_accuracy")).isEqualTo(plain.metrics().get("teacher_accuracy"));
+            // the objective ran: the logged training loss is no longer the task loss of the same run without it
+            double plainLoss = MetricsLog.read(plain.runDirectory().resolve("metrics.jsonl")).stream().filter(o -> o.get("type").getAsString().equals("train"))
+                    .findFirst().orElseThrow().get("loss").getAsDouble();
+            double kdLoss = MetricsLog.read(kd.runDirectory().resolve("metrics.jsonl")).stream().filter(o -> o.get("type").getAsString().equals("train"))
+                    .findFirst().orElseThrow().get("loss").getAsDouble();
+            assertThat(kdLoss).isNotCloseTo(plainLoss, org.assertj.core.api.Assertions.within(1e-4));
+            // teacher.cache: the same training from the teacher's logits computed once and read by example index
+            RunResult cached = peft4j.experiment(ConfigFactory.parseString(student + "objectives = [ { name = soft-target-kl, temperature = 2, alpha = 1 } ]\n"
+                    + "teacher.cache = true\n"), "run.dir=" + dir.resolve("cached")).run();
+            assertThat(dir.resolve("cached").resolve(TeacherCache.FILE)).exists();
+            assertThat(cached.metrics().get("kl_to_teacher")).isCloseTo(kd.metrics().get("kl_to_teacher"), org.assertj.core.api.Assertions.within(1e-3));
+            System.out.printf("tiny KD: kl_to_teacher plain %.5f kd %.5f, accuracy plain %.4f kd %.4f teacher %.4f%n", plain.metrics().get("kl_to_teacher"),
+                    kd.metrics().get("kl_to_teacher"), plain.metrics().get("accuracy"), kd.metrics().get("accuracy"), kd.metrics().get("teacher_accuracy"));
+        }
+    }
+
+    @Test
+    void aTeacherWithAnotherLabelOrderIsRefusedBeforeTraining() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(32, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        try (Peft4j peft4j = host()) {
+            Path teacherRun = peft4j.experiment(ConfigFactory.parseString(experiment(train, eval).replace("epochs = 5", "epochs = 1"))).run().runDirectory();
+            String student = experiment(train, eval) + "teacher.run = \"" + teacherRun + "\"\ndata.labels = [pos, neg]\n"
+                    + "objectives = [ { name = soft-target-kl } ]\n";
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(student), "run.dir=" + dir.resolve("s")).run())
+                    .hasMessageContaining("teacher.run = " + teacherRun).hasMessageContaining("[neg, pos]").hasMessageContaining("[pos, neg]")
+                    .hasMessageContaining("set data.labels = [neg, pos]");
+            assertThat(dir.resolve("s").resolve("metrics.jsonl")).doesNotExist();
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "teacher.run = \"" + dir.resolve("nope") + "\"\n"),
+                    "run.dir=" + dir.resolve("n")).run()).hasMessageContaining("teacher.run is '" + dir.resolve("nope") + "', which is not a directory");
+            assertThat(dir.resolve("n").resolve("metrics.jsonl")).doesNotExist();
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "teacher { run = x, source = y }\n")).validate())
+                    .hasMessageContaining("teacher.source").hasMessageContaining("teacher.run is set too");
+        }
+    }
+
+    @Test
     void prefixAndPromptTuningTrainThroughTheHostSaveThePeftAdapterAndEvalReloadsThem() throws Exception {
         Path train = tsv("train.tsv", TinySetup.examples(48, 1));
         Path eval = tsv("dev.tsv", TinySetup.examples(24, 2));
