@@ -48,7 +48,7 @@ public record ModulePatterns(List<String> names, String regex) {
     }
 
     /** Reads a list or regex string at {@code key}; a bad form or regex is recorded as a problem. */
-    static ModulePatterns read(ConfigReader reader, String key) {
+    public static ModulePatterns read(ConfigReader reader, String key) {
         ConfigValueType type = reader.valueType(key).orElse(null);
         if (type == ConfigValueType.STRING) {
             String regex = reader.string(key);
@@ -74,7 +74,7 @@ public record ModulePatterns(List<String> names, String regex) {
     }
 
     /** Whether the single dotted name matches (exact or dotted suffix; regex: whole-name match). */
-    boolean matchesName(String name) {
+    public boolean matchesName(String name) {
         if (regex != null) {
             return Pattern.compile(regex).matcher(name).matches();
         }
@@ -99,7 +99,7 @@ public record ModulePatterns(List<String> names, String regex) {
      * The full parameter names of {@code root} that are selected, in tree order. Every list entry (or
      * the regex) must select something, otherwise throws naming {@code key} and the modules that exist.
      */
-    Set<String> selectedParameters(Module root, String key) {
+    public Set<String> selectedParameters(Module root, String key) {
         Set<String> out = new LinkedHashSet<>();
         List<String> unmatched = names == null ? new ArrayList<>() : new ArrayList<>(names);
         for (String name : root.namedParameters().keySet()) {
@@ -140,7 +140,7 @@ public record ModulePatterns(List<String> names, String regex) {
         return out;
     }
 
-    static String describe(Module root) {
+    public static String describe(Module root) {
         Set<String> lastNames = new LinkedHashSet<>();
         Map<String, Module> modules = root.namedModules();
         modules.keySet().forEach(p -> lastNames.add(p.substring(p.lastIndexOf('.') + 1)));
