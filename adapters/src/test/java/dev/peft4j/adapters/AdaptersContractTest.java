@@ -3,6 +3,7 @@ package dev.peft4j.adapters;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.peft4j.adapters.ia3.Ia3Method;
+import dev.peft4j.adapters.lntuning.LayerNormTuningMethod;
 import dev.peft4j.api.nn.ForwardContext;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.spi.AdapterMethodContractTest;
@@ -14,7 +15,7 @@ import java.util.function.Predicate;
 
 /**
  * The adapters module's rows of the shared adapter-method contract: full fine-tuning (nothing frozen,
- * freeze patterns, top layers only), BitFit and IA3, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
+ * freeze patterns, top layers only), BitFit, IA3 and LN tuning, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
  */
 class AdaptersContractTest extends AdapterMethodContractTest {
     /**
@@ -77,7 +78,9 @@ class AdaptersContractTest extends AdapterMethodContractTest {
                 new MethodRow<>("ia3, BERT defaults", new Ia3Method(), "", name -> name.endsWith(".ia3_l"), true),
                 new MethodRow<>("ia3, regex targets, no feed-forward", new Ia3Method(),
                         "target-modules = \"bert\\\\.encoder\\\\.layer\\\\.[0-9]+\\\\.attention\\\\.self\\\\.(query|value)\", feedforward-modules = []",
-                        name -> name.endsWith(".ia3_l"), true));
+                        name -> name.endsWith(".ia3_l"), true),
+                new MethodRow<>("layernorm-tuning, BERT default (every LayerNorm)", new LayerNormTuningMethod(), "",
+                        name -> name.contains(".LayerNorm."), true));
     }
 
     @Override

@@ -104,7 +104,7 @@ public final class PeftIa3Files {
     }
 
     /** A JSON array of strings (module paths: no quotes or backslashes to escape, but escaped anyway). */
-    static String list(List<String> values) {
+    public static String list(List<String> values) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < values.size(); i++) {
             sb.append(i == 0 ? "" : ", ").append('"').append(values.get(i).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
@@ -112,7 +112,7 @@ public final class PeftIa3Files {
         return sb.append(']').toString();
     }
 
-    static Config parse(Path file) {
+    public static Config parse(Path file) {
         try {
             return ConfigFactory.parseString(Files.readString(file, StandardCharsets.UTF_8), ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON));
         } catch (IOException | ConfigException e) {

