@@ -2,6 +2,7 @@ package dev.peft4j.adapters;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.peft4j.adapters.bottleneck.BottleneckMethod;
 import dev.peft4j.adapters.ia3.Ia3Method;
 import dev.peft4j.adapters.lntuning.LayerNormTuningMethod;
 import dev.peft4j.api.nn.ForwardContext;
@@ -15,7 +16,7 @@ import java.util.function.Predicate;
 
 /**
  * The adapters module's rows of the shared adapter-method contract: full fine-tuning (nothing frozen,
- * freeze patterns, top layers only), BitFit, IA3 and LN tuning, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
+ * freeze patterns, top layers only), BitFit, IA3, LN tuning and bottleneck adapters, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
  */
 class AdaptersContractTest extends AdapterMethodContractTest {
     /**
@@ -80,7 +81,12 @@ class AdaptersContractTest extends AdapterMethodContractTest {
                         "target-modules = \"bert\\\\.encoder\\\\.layer\\\\.[0-9]+\\\\.attention\\\\.self\\\\.(query|value)\", feedforward-modules = []",
                         name -> name.endsWith(".ia3_l"), true),
                 new MethodRow<>("layernorm-tuning, BERT default (every LayerNorm)", new LayerNormTuningMethod(), "",
-                        name -> name.contains(".LayerNorm."), true));
+                        name -> name.contains(".LayerNorm."), true),
+                new MethodRow<>("bottleneck, houlsby", new BottleneckMethod(), "architecture = houlsby, reduction-factor = null, bottleneck-size = 4",
+                        name -> name.contains(".adapters.default.adapter_"), true),
+                new MethodRow<>("bottleneck, pfeiffer, gelu", new BottleneckMethod(),
+                        "architecture = pfeiffer, reduction-factor = 8, non-linearity = gelu",
+                        name -> name.contains(".output.adapters.default.adapter_") && !name.contains("attention"), true));
     }
 
     @Override
