@@ -27,6 +27,10 @@ class PluginsAndValidateCommandTest {
         assertThat(run.out()).contains("peft4j-heads  (built-in: ", "  task head sequence-classification", "    num-labels = 0",
                 "peft4j-data  (built-in: ", "  dataset reader tsv: ");
         assertThat(run.out()).doesNotContain("example-norm-tuning");
+        // the methods of issue 12 with every key, null-valued ones included
+        assertThat(run.out()).contains("  adapter method ia3: ", "    feedforward-modules = null\n    target-modules = null\n",
+                "  adapter method layernorm-tuning: ", "  adapter method bottleneck: ", "    bottleneck-size = null\n",
+                "    non-linearity = null\n", "    target-modules = null\n    use-dora = false\n");
     }
 
     @Test

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;

@@ -6,7 +6,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
+import dev.peft4j.api.tuner.PeftKeys;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
@@ -28,7 +29,7 @@ import java.util.Map;
 public final class Ia3Model implements Adaptation {
     public static final String METHOD = "ia3";
     /** The prefix PEFT puts before module paths in saved keys (PeftModel.base_model.model). */
-    public static final String KEY_PREFIX = "base_model.model.";
+    public static final String KEY_PREFIX = PeftKeys.PREFIX;
 
     private final Module root;
     private final List<String> targets;
@@ -53,32 +54,8 @@ public final class Ia3Model implements Adaptation {
         requireNonNull(config, "config is null");
         ModulePatterns targetPatterns = config.resolvedTargets(modelType);
         ModulePatterns feedforwardPatterns = config.resolvedFeedforward(modelType);
-        List<String> targets = new ArrayList<>();
-        List<String> notLinear = new ArrayList<>();
-        List<String> unmatched = targetPatterns.names() == null ? new ArrayList<>() : new ArrayList<>(targetPatterns.names());
-        for (Map.Entry<String, Module> e : candidates(root).entrySet()) {
-            String path = e.getKey();
-            if (!targetPatterns.matchesName(path)) {
-                continue;
-            }
-            if (targetPatterns.names() != null) {
-                unmatched.removeIf(n -> path.equals(n) || path.endsWith("." + n));
-            }
-            if (e.getValue() instanceof Linear) {
-                targets.add(path);
-            } else {
-                notLinear.add(path + " (" + e.getValue().getClass().getSimpleName() + ")");
-            }
-        }
-        if (!notLinear.isEmpty()) {
-            throw new Peft4jException("method ia3: target-modules " + targetPatterns + " matched modules IA3 cannot adapt (only Linear): " + notLinear);
-        }
-        if (targets.isEmpty()) {
-            throw new Peft4jException("method ia3: target-modules " + targetPatterns + " matches no Linear module. " + ModulePatterns.describe(root));
-        }
-        if (!unmatched.isEmpty()) {
-            throw new Peft4jException("method ia3: target-modules entries " + unmatched + " match no module. " + ModulePatterns.describe(root));
-        }
+        List<String> targets = targetPatterns.selectModules(root, METHOD, "target-modules", m -> m instanceof Linear, "Linear",
+                path -> false);
         List<String> ff = targets.stream().filter(feedforwardPatterns::matchesName).toList();
         if (ff.isEmpty() && !feedforwardPatterns.isEmpty()) {
             throw new Peft4jException("method ia3: feedforward-modules " + feedforwardPatterns + " matches none of the targeted modules "
@@ -90,24 +67,6 @@ public final class Ia3Model implements Adaptation {
         Ia3Model model = new Ia3Model(root, targets, ff);
         model.refreshTrainable();
         return model;
-    }
-
-    /** Modules that may be targeted: everything except the insides of IA3 layers. */
-    private static Map<String, Module> candidates(Module root) {
-        Map<String, Module> out = new LinkedHashMap<>();
-        List<String> wrapped = new ArrayList<>();
-        root.namedModules().forEach((path, m) -> {
-            for (String w : wrapped) {
-                if (path.startsWith(w + ".")) {
-                    return;
-                }
-            }
-            if (m instanceof Ia3Linear) {
-                wrapped.add(path);
-            }
-            out.put(path, m);
-        });
-        return out;
     }
 
     /** Loads a PEFT IA3 adapter directory onto {@code root} (targets and feed-forward modules from its config). */
@@ -144,7 +103,7 @@ public final class Ia3Model implements Adaptation {
         checkUsable();
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (String path : targets) {
-            out.put(KEY_PREFIX + path + ".ia3_l", layer(path).scaling().value());
+            out.put(PeftKeys.key(path, "ia3_l"), layer(path).scaling().value());
         }
         return out;
     }
@@ -184,7 +143,7 @@ public final class Ia3Model implements Adaptation {
         }
         for (String path : targets) {
             Parameter p = layer(path).scaling();
-            NDArray v = state.get(KEY_PREFIX + path + ".ia3_l");
+            NDArray v = state.get(PeftKeys.key(path, "ia3_l"));
             NDArray copy = v.getDataType() == DataType.FLOAT32 ? v.duplicate() : v.toType(DataType.FLOAT32, true);
             copy.attach(p.value().getManager());
             p.setValue(copy);

@@ -8,7 +8,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValueType;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.api.Peft4jException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

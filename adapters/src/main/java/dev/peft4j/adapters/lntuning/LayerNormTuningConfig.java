@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueType;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.config.ConfigReader;
 import java.util.List;

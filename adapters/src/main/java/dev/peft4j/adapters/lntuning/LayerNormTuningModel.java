@@ -5,7 +5,8 @@ import static java.util.Objects.requireNonNull;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
+import dev.peft4j.api.tuner.PeftKeys;
 import dev.peft4j.adapters.ia3.PeftIa3Files;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Module;
@@ -36,10 +37,9 @@ import java.util.Set;
  */
 public final class LayerNormTuningModel implements Adaptation {
     public static final String METHOD = "layernorm-tuning";
-    public static final String KEY_PREFIX = "base_model.model.";
+    public static final String KEY_PREFIX = PeftKeys.PREFIX;
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
-    private static final String INFIX = ".ln_tuning_layers.";
 
     private final Module root;
     private final List<String> targets;
@@ -59,33 +59,8 @@ public final class LayerNormTuningModel implements Adaptation {
         requireNonNull(root, "root is null");
         requireNonNull(config, "config is null");
         ModulePatterns patterns = config.resolvedTargets(modelType);
-        List<String> targets = new ArrayList<>();
-        List<String> notNorm = new ArrayList<>();
-        List<String> unmatched = patterns.names() == null ? new ArrayList<>() : new ArrayList<>(patterns.names());
-        root.namedModules().forEach((path, m) -> {
-            if (!patterns.matchesName(path)) {
-                return;
-            }
-            if (patterns.names() != null) {
-                unmatched.removeIf(n -> path.equals(n) || path.endsWith("." + n));
-            }
-            if (m.type().equals(ModuleType.LAYER_NORM) || m.type().equals(ModuleType.RMS_NORM)) {
-                targets.add(path);
-            } else {
-                notNorm.add(path + " (" + m.type() + ")");
-            }
-        });
-        if (!notNorm.isEmpty()) {
-            throw new Peft4jException("method layernorm-tuning: target-modules " + patterns + " matched modules that are not LayerNorm/RMSNorm: "
-                    + notNorm.subList(0, Math.min(6, notNorm.size())));
-        }
-        if (targets.isEmpty()) {
-            throw new Peft4jException("method layernorm-tuning: target-modules " + patterns + " matches no LayerNorm/RMSNorm module. "
-                    + ModulePatterns.describe(root));
-        }
-        if (!unmatched.isEmpty()) {
-            throw new Peft4jException("method layernorm-tuning: target-modules entries " + unmatched + " match no module. " + ModulePatterns.describe(root));
-        }
+        List<String> targets = patterns.selectModules(root, METHOD, "target-modules",
+                m -> m.type().equals(ModuleType.LAYER_NORM) || m.type().equals(ModuleType.RMS_NORM), "LayerNorm/RMSNorm", path -> false);
         LayerNormTuningModel model = new LayerNormTuningModel(root, targets);
         Set<Parameter> train = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         targets.forEach(p -> train.addAll(root.find(p).localParameters().values()));
@@ -123,7 +98,7 @@ public final class LayerNormTuningModel implements Adaptation {
     private Map<String, Parameter> normParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (String path : targets) {
-            root.find(path).localParameters().forEach((name, p) -> out.put(KEY_PREFIX + path + INFIX + name, p));
+            root.find(path).localParameters().forEach((name, p) -> out.put(PeftKeys.key(path, "ln_tuning_layers." + name), p));
         }
         return out;
     }

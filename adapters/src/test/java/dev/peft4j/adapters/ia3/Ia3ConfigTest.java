@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.api.config.InvalidConfigException;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,6 @@
 package dev.peft4j.adapters.ia3;
 
+import dev.peft4j.api.tuner.ModulePatterns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -117,7 +118,7 @@ class PeftIa3InteropTest {
     @Test
     void badInputNamesTheKeyAndRealModules() {
         try (TransformerModel model = Models.load(fixtures().resolve("base-bert"), Device.cpu())) {
-            assertThatThrownBy(() -> Ia3Model.create(model.module(), new Ia3Config(dev.peft4j.adapters.ModulePatterns.names("qkv"), null), "bert"))
+            assertThatThrownBy(() -> Ia3Model.create(model.module(), new Ia3Config(dev.peft4j.api.tuner.ModulePatterns.names("qkv"), null), "bert"))
                     .isInstanceOf(Peft4jException.class).hasMessageContaining("target-modules").hasMessageContaining("qkv")
                     .hasMessageContaining("query");
             assertThatThrownBy(() -> Ia3Model.create(model.module(), new Ia3Config(null, null), "t5"))
@@ -129,8 +130,8 @@ class PeftIa3InteropTest {
     @Test
     void loadingAFileOfOtherTargetsChangesNothing() {
         try (NDManager m = NDManager.newBaseManager(); TransformerModel model = Models.load(fixtures().resolve("base-bert"), Device.cpu())) {
-            Ia3Model ia3 = Ia3Model.create(model.module(), new Ia3Config(dev.peft4j.adapters.ModulePatterns.names("key", "value"),
-                    dev.peft4j.adapters.ModulePatterns.none()), "bert");
+            Ia3Model ia3 = Ia3Model.create(model.module(), new Ia3Config(dev.peft4j.api.tuner.ModulePatterns.names("key", "value"),
+                    dev.peft4j.api.tuner.ModulePatterns.none()), "bert");
             assertThatThrownBy(() -> ia3.load(fixtures().resolve("bert-ia3"), FILES))
                     .hasMessageContaining("output.dense.ia3_l").hasMessageContaining("nothing was applied");
             ia3.stateDict().values().forEach(v -> assertThat(v.eq(1f).all().getBoolean()).isTrue());

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.peft4j.adapters.ModulePatterns;
+import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.ModelInput;
 import dev.peft4j.api.model.ModelOutput;
