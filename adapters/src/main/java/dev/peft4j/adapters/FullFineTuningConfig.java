@@ -1,5 +1,6 @@
 package dev.peft4j.adapters;
 
+import dev.peft4j.api.tuner.ModulePatterns;
 import static java.util.Objects.requireNonNull;
 
 import com.typesafe.config.Config;

@@ -1,5 +1,6 @@
 package dev.peft4j.adapters;
 
+import dev.peft4j.api.tuner.ModulePatterns;
 import static dev.peft4j.adapters.TestModels.EMBEDDINGS;
 import static dev.peft4j.adapters.TestModels.HEAD;
 import static dev.peft4j.adapters.TestModels.LAYER;

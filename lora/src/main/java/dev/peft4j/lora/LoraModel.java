@@ -13,6 +13,7 @@ import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.Adaptation;
 import dev.peft4j.api.spi.TensorFiles;
+import dev.peft4j.api.tuner.PeftKeys;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,7 +36,7 @@ import java.util.Set;
 public final class LoraModel implements Adaptation {
     public static final String METHOD = "lora";
     /** The prefix PEFT puts before module paths in saved keys (PeftModel.base_model.model). */
-    public static final String KEY_PREFIX = "base_model.model.";
+    public static final String KEY_PREFIX = PeftKeys.PREFIX;
 
     private final Module root;
     private final String modelType;
@@ -430,15 +431,28 @@ public final class LoraModel implements Adaptation {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (String path : targets.get(adapter)) {
             LoraLinear lora = (LoraLinear) root.find(path);
-            out.put(KEY_PREFIX + path + ".lora_A.weight", lora.loraA(adapter).weight());
-            out.put(KEY_PREFIX + path + ".lora_B.weight", lora.loraB(adapter).weight());
+            out.put(loraAKey(path), lora.loraA(adapter).weight());
+            out.put(loraBKey(path), lora.loraB(adapter).weight());
             if (lora.spec(adapter).dora()) {
-                out.put(KEY_PREFIX + path + ".lora_magnitude_vector", lora.magnitude(adapter).value());
+                out.put(magnitudeKey(path), lora.magnitude(adapter).value());
             }
         }
         biasParameters(adapter, config).forEach((name, p) -> out.put(KEY_PREFIX + name, p.value()));
         modulesToSave.parameters(adapter).keySet().forEach(name -> out.put(KEY_PREFIX + name, modulesToSave.value(adapter, name)));
         return out;
+    }
+
+    // PEFT's saved names of one LoRA layer's tensors (the shared PeftKeys rule), used by stateDict and expectedShapes alike
+    private static String loraAKey(String path) {
+        return PeftKeys.key(path, "lora_A.weight");
+    }
+
+    private static String loraBKey(String path) {
+        return PeftKeys.key(path, "lora_B.weight");
+    }
+
+    private static String magnitudeKey(String path) {
+        return PeftKeys.key(path, "lora_magnitude_vector");
     }
 
     /** The base biases {@code bias = all | lora_only} trains, by full name (modules to save excluded). */
@@ -614,10 +628,10 @@ public final class LoraModel implements Adaptation {
             Module m = root.find(path);
             Linear base = m instanceof LoraLinear l ? l.baseLayer() : (Linear) m;
             int r = specs.get(path).r();
-            out.put(KEY_PREFIX + path + ".lora_A.weight", new Shape(r, base.inFeatures()));
-            out.put(KEY_PREFIX + path + ".lora_B.weight", new Shape(base.outFeatures(), r));
+            out.put(loraAKey(path), new Shape(r, base.inFeatures()));
+            out.put(loraBKey(path), new Shape(base.outFeatures(), r));
             if (config.useDora()) {
-                out.put(KEY_PREFIX + path + ".lora_magnitude_vector", new Shape(base.outFeatures()));
+                out.put(magnitudeKey(path), new Shape(base.outFeatures()));
             }
         }
         List<String> savePaths = TargetSelector.modulesToSave(root, config.modulesToSave());

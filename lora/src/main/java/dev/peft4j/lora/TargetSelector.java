@@ -3,6 +3,7 @@ package dev.peft4j.lora;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.lora.LoraConfig.ModuleSelector;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -176,7 +177,7 @@ public final class TargetSelector {
     }
 
     static boolean nameOrSuffix(List<String> names, String key) {
-        return names.contains(key) || names.stream().anyMatch(n -> key.endsWith("." + n));
+        return names.stream().anyMatch(n -> ModulePatterns.matchesEntry(n, key));
     }
 
     static boolean isLinear(Module m) {

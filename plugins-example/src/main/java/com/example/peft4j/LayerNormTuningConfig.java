@@ -5,7 +5,7 @@ import dev.peft4j.api.config.ConfigReader;
 import java.util.List;
 
 /**
- * The validated config of {@code layernorm-tuning}.
+ * The validated config of {@code example-norm-tuning}.
  *
  * @param includeBias whether the norms' biases train too
  * @param layers layer indices whose norms train; empty means every norm

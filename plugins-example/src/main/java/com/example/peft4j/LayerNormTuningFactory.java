@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * biases), optionally only in some layers. Adds no modules and no parameters.
  */
 public final class LayerNormTuningFactory implements AdapterMethodFactory<LayerNormTuningConfig> {
-    public static final String NAME = "layernorm-tuning";
+    public static final String NAME = "example-norm-tuning";
 
     /** A layer index in HF paths: {@code encoder.layer.3.}, {@code model.layers.3.}, {@code h.3.}. */
     private static final Pattern LAYER = Pattern.compile("(?:^|\\.)(?:layer|layers|h)\\.(\\d+)(?:\\.|$)");

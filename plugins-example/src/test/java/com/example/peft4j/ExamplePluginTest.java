@@ -119,7 +119,7 @@ class ExamplePluginTest {
     void thePluginDeclaresTheCurrentSpiAndBothFactories() {
         ExamplePlugin plugin = new ExamplePlugin();
         assertThat(plugin.spiVersion()).isEqualTo(SpiVersion.CURRENT);
-        assertThat(plugin.adapterMethods()).extracting(f -> f.name()).containsExactly("layernorm-tuning");
+        assertThat(plugin.adapterMethods()).extracting(f -> f.name()).containsExactly("example-norm-tuning");
         assertThat(plugin.taskHeads()).extracting(f -> f.name()).containsExactly("mean-pool-classifier");
     }
 
@@ -128,14 +128,14 @@ class ExamplePluginTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Tree tree = new Tree(m);
             LayerNormTuningFactory factory = new LayerNormTuningFactory();
-            LayerNormTuningConfig config = factory.parseConfig(withDefaults("layers = [1], include-bias = false", "peft4j.methods.layernorm-tuning"));
+            LayerNormTuningConfig config = factory.parseConfig(withDefaults("layers = [1], include-bias = false", "peft4j.methods.example-norm-tuning"));
             Adaptation a = factory.apply(tree, config, context(null));
             assertThat(a.targetedModules()).containsExactly("encoder.layer.1.output.LayerNorm");
             assertThat(tree.trainableParameters().keySet()).containsExactly("encoder.layer.1.output.LayerNorm.weight");
             a.unload();
             assertThat(tree.trainableParameterCount()).isEqualTo(tree.parameterCount());
 
-            Adaptation all = factory.apply(tree, factory.parseConfig(withDefaults("", "peft4j.methods.layernorm-tuning")), context(null));
+            Adaptation all = factory.apply(tree, factory.parseConfig(withDefaults("", "peft4j.methods.example-norm-tuning")), context(null));
             assertThat(all.trainableParameters().keySet()).containsExactly("embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
                     "encoder.layer.0.output.LayerNorm.weight", "encoder.layer.0.output.LayerNorm.bias",
                     "encoder.layer.1.output.LayerNorm.weight", "encoder.layer.1.output.LayerNorm.bias");
@@ -149,14 +149,14 @@ class ExamplePluginTest {
             Tree tree = new Tree(m);
             LayerNormTuningFactory factory = new LayerNormTuningFactory();
             assertThatThrownBy(() -> factory.apply(tree, new LayerNormTuningConfig(true, List.of(7)), context(null)))
-                    .isInstanceOf(Peft4jException.class).hasMessage("layernorm-tuning: layers contains 7, but the model's norms are in layers [0, 1]");
+                    .isInstanceOf(Peft4jException.class).hasMessage("example-norm-tuning: layers contains 7, but the model's norms are in layers [0, 1]");
             assertThat(tree.trainableParameterCount()).isEqualTo(tree.parameterCount());
         }
     }
 
     @Test
     void configsAreStrict() {
-        assertThatThrownBy(() -> new LayerNormTuningFactory().parseConfig(withDefaults("layers = [-1], include-bais = 1", "peft4j.methods.layernorm-tuning")))
+        assertThatThrownBy(() -> new LayerNormTuningFactory().parseConfig(withDefaults("layers = [-1], include-bais = 1", "peft4j.methods.example-norm-tuning")))
                 .isInstanceOfSatisfying(InvalidConfigException.class, e -> assertThat(e.problems()).extracting(ConfigProblem::key)
                         .containsExactly("layers", "include-bais"));
         assertThatThrownBy(() -> new MeanPoolClassifierFactory().parseConfig(withDefaults("num-labels = 1, dropout = 1", "peft4j.heads.mean-pool-classifier")))

@@ -63,7 +63,7 @@ class PluginIntegrationTest {
         Path data = Files.writeString(tmp.resolve(name + ".tsv"), tsv);
         return Files.writeString(tmp.resolve(name), """
                 model { source = "%s", device = cpu, max-length = 32 }
-                method { name = layernorm-tuning, layers = [4, 5] }
+                method { name = example-norm-tuning, layers = [4, 5] }
                 head { name = mean-pool-classifier, num-labels = 2, dropout = 0.0 }
                 data.train { path = "%s", format = tsv }
                 train { seed = 7, epochs = 1, batch-size = 4, learning-rate = 5e-3, checkpoints = false }
@@ -99,7 +99,7 @@ class PluginIntegrationTest {
             // MiniLM as imported from its ONNX export: 22,565,376 (no pooler), plus the classifier
             assertThat(result.metrics().get("total_parameters")).isEqualTo(22_565_376 + 770.0);
             Path run = result.runDirectory();
-            assertThat(Files.readString(run.resolve("resolved.conf"))).contains("layernorm-tuning", "include-bias");
+            assertThat(Files.readString(run.resolve("resolved.conf"))).contains("example-norm-tuning", "include-bias");
             // the plugin's Adaptation.save wrote its own file through the host's TensorFiles
             assertThat(run.resolve("adapter").resolve("layernorm_tuning.safetensors")).isRegularFile();
             assertThat(run.resolve("model").resolve("trainable.safetensors")).isRegularFile();
@@ -145,7 +145,7 @@ class PluginIntegrationTest {
                         adam.step(5e-3);
                     }
                 }
-                System.out.printf("layernorm-tuning + mean-pool-classifier on MiniLM: loss %.4f -> %.4f in 8 steps%n", first, last);
+                System.out.printf("example-norm-tuning + mean-pool-classifier on MiniLM: loss %.4f -> %.4f in 8 steps%n", first, last);
                 assertThat(first).isBetween(0.5f, 0.9f); // about ln 2 from a fresh classifier
                 assertThat(last).isLessThan(first * 0.5f);
                 assertThat(prepared.root().namedParameters().get("bert.encoder.layer.0.attention.self.query.weight").value().toFloatArray())
@@ -155,7 +155,7 @@ class PluginIntegrationTest {
                 TensorFiles files = context.tensorFiles();
                 Path saved = tmp.resolve("adapter");
                 adaptation.save(saved, files);
-                assertThat(files.metadata(saved.resolve("layernorm_tuning.safetensors"))).containsEntry("method", "layernorm-tuning");
+                assertThat(files.metadata(saved.resolve("layernorm_tuning.safetensors"))).containsEntry("method", "example-norm-tuning");
                 float[] trained = adaptation.stateDict().get("bert.encoder.layer.5.output.LayerNorm.weight").toFloatArray();
                 adaptation.stateDict().values().forEach(v -> v.subi(1f));
                 adaptation.load(saved, files);
@@ -170,7 +170,7 @@ class PluginIntegrationTest {
         Files.copy(jar, dir.resolve("a.jar"));
         Files.copy(jar, dir.resolve("b.jar"));
         assertThatThrownBy(() -> Peft4j.builder().pluginDir(dir).build()).isInstanceOf(PluginLoadException.class)
-                .hasMessageContaining("adapter method 'layernorm-tuning' is registered twice: by plugin 'example-layernorm-tuning' from "
+                .hasMessageContaining("adapter method 'example-norm-tuning' is registered twice: by plugin 'example-layernorm-tuning' from "
                         + dir.resolve("a.jar") + " and by plugin 'example-layernorm-tuning' from " + dir.resolve("b.jar"));
     }
 

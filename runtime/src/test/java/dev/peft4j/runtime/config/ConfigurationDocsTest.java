@@ -89,7 +89,7 @@ class ConfigurationDocsTest {
     void everyKeyIsDocumentedWithItsDefaultAndNothingElse() throws Exception {
         Map<String, String> reference = referenceKeys();
         Map<String, String> documented = documentedKeys();
-        assertThat(reference).containsKeys("model.source", "method.name", "train.epochs", "peft4j.methods.layernorm-tuning.include-bias");
+        assertThat(reference).containsKeys("model.source", "method.name", "train.epochs", "peft4j.methods.example-norm-tuning.include-bias");
         StringBuilder missing = new StringBuilder();
         reference.forEach((k, v) -> {
             if (!documented.containsKey(k)) {

@@ -76,7 +76,7 @@ class PluginDiscoveryTest {
     @Test
     void aPluginJarLoadsInItsOwnLoaderThatSeesOnlyTheSharedPackages(@TempDir Path tmp) throws Exception {
         PluginRegistry registry = PluginDiscovery.discover(HOST, dirWith(tmp.resolve("plugins"), exampleJar));
-        PluginRegistry.Registration<?> method = registry.lookup(ComponentKind.ADAPTER_METHOD, "layernorm-tuning");
+        PluginRegistry.Registration<?> method = registry.lookup(ComponentKind.ADAPTER_METHOD, "example-norm-tuning");
         ClassLoader loader = method.factory().getClass().getClassLoader();
         assertThat(loader).isInstanceOf(PluginClassLoader.class).isNotSameAs(HOST);
         assertThat(method.plugin().classLoader()).isSameAs(loader);
@@ -92,10 +92,13 @@ class PluginDiscoveryTest {
         assertThatThrownBy(() -> loader.loadClass("com.google.inject.Injector")).isInstanceOf(ClassNotFoundException.class);
         assertThatThrownBy(() -> loader.loadClass(Test.class.getName())).isInstanceOf(ClassNotFoundException.class);
         // its reference.conf defaults were read with its own loader
-        assertThat(registry.defaults(ComponentKind.ADAPTER_METHOD, "layernorm-tuning").getBoolean("include-bias")).isTrue();
+        assertThat(registry.defaults(ComponentKind.ADAPTER_METHOD, "example-norm-tuning").getBoolean("include-bias")).isTrue();
         assertThat(registry.defaults(ComponentKind.TASK_HEAD, "mean-pool-classifier").getInt("num-labels")).isEqualTo(2);
         // and the built-ins are still there
-        assertThat(registry.names(ComponentKind.ADAPTER_METHOD)).contains("test-freeze", "layernorm-tuning");
+        assertThat(registry.names(ComponentKind.ADAPTER_METHOD)).contains("test-freeze", "example-norm-tuning");
+        // the built-in LN tuning and the example's coexist under their own names
+        assertThat(registry.names(ComponentKind.ADAPTER_METHOD)).contains("layernorm-tuning", "ia3");
+        assertThat(registry.lookup(ComponentKind.ADAPTER_METHOD, "layernorm-tuning").plugin().builtIn()).isTrue();
     }
 
     @Test
@@ -110,7 +113,7 @@ class PluginDiscoveryTest {
         Path dir = dirWith(tmp.resolve("plugins"), exampleJar);
         Files.copy(exampleJar, dir.resolve("copy-of-example.jar"));
         assertThatThrownBy(() -> PluginDiscovery.discover(HOST, dir)).isInstanceOfSatisfying(PluginLoadException.class, e -> {
-            assertThat(e.problems()).contains("adapter method 'layernorm-tuning' is registered twice: by plugin 'example-layernorm-tuning' from "
+            assertThat(e.problems()).contains("adapter method 'example-norm-tuning' is registered twice: by plugin 'example-layernorm-tuning' from "
                     + dir.resolve("copy-of-example.jar") + " and by plugin 'example-layernorm-tuning' from "
                     + dir.resolve("peft4j-plugins-example.jar"));
             assertThat(e.problems()).anyMatch(p -> p.startsWith("task head 'mean-pool-classifier' is registered twice"));

@@ -1,4 +1,4 @@
-package dev.peft4j.adapters;
+package dev.peft4j.api.tuner;
 
 import static java.util.Objects.requireNonNull;
 
@@ -11,11 +11,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * A selection of modules or parameters with LoRA's {@code target-modules} rules: a list whose entries
+ * A selection of modules or parameters with PEFT's {@code target_modules} rules (the shared tuner base: every
+ * method, built-in or third-party, matches its targets through this class): a list whose entries
  * match a dotted name exactly or as a dotted suffix ({@code query} matches
  * {@code bert.encoder.layer.0.attention.self.query}), or one regular expression that must match the
  * whole name. A parameter is selected when its full name or the path of any module above it is.
@@ -48,7 +50,7 @@ public record ModulePatterns(List<String> names, String regex) {
     }
 
     /** Reads a list or regex string at {@code key}; a bad form or regex is recorded as a problem. */
-    static ModulePatterns read(ConfigReader reader, String key) {
+    public static ModulePatterns read(ConfigReader reader, String key) {
         ConfigValueType type = reader.valueType(key).orElse(null);
         if (type == ConfigValueType.STRING) {
             String regex = reader.string(key);
@@ -74,14 +76,15 @@ public record ModulePatterns(List<String> names, String regex) {
     }
 
     /** Whether the single dotted name matches (exact or dotted suffix; regex: whole-name match). */
-    boolean matchesName(String name) {
+    public boolean matchesName(String name) {
         if (regex != null) {
             return Pattern.compile(regex).matcher(name).matches();
         }
-        return names.stream().anyMatch(n -> matches(n, name));
+        return names.stream().anyMatch(n -> matchesEntry(n, name));
     }
 
-    private static boolean matches(String entry, String name) {
+    /** PEFT's list rule: {@code name} is {@code entry} or ends with {@code "." + entry}. */
+    public static boolean matchesEntry(String entry, String name) {
         return name.equals(entry) || name.endsWith("." + entry);
     }
 
@@ -99,7 +102,7 @@ public record ModulePatterns(List<String> names, String regex) {
      * The full parameter names of {@code root} that are selected, in tree order. Every list entry (or
      * the regex) must select something, otherwise throws naming {@code key} and the modules that exist.
      */
-    Set<String> selectedParameters(Module root, String key) {
+    public Set<String> selectedParameters(Module root, String key) {
         Set<String> out = new LinkedHashSet<>();
         List<String> unmatched = names == null ? new ArrayList<>() : new ArrayList<>(names);
         for (String name : root.namedParameters().keySet()) {
@@ -110,7 +113,7 @@ public record ModulePatterns(List<String> names, String regex) {
                     }
                 } else {
                     for (String n : names) {
-                        if (matches(n, candidate)) {
+                        if (matchesEntry(n, candidate)) {
                             out.add(name);
                             unmatched.remove(n);
                         }
@@ -127,6 +130,48 @@ public record ModulePatterns(List<String> names, String regex) {
         return out;
     }
 
+    /**
+     * The paths of the modules under {@code root} this selection matches, in tree order, for a method that adapts
+     * modules of one kind (PEFT's {@code check_target_module_exists} plus its errors). Checks everything and changes
+     * nothing. Errors name the method and the key, and list module names that do exist.
+     *
+     * @param kind which matched modules the method can adapt
+     * @param kindName what {@code kind} accepts, for messages ({@code "Linear"}, {@code "LayerNorm/RMSNorm"})
+     * @param excluded paths never considered (a method's own internals)
+     * @throws Peft4jException when a matched module is not of the kind, nothing matches, or a list entry matches nothing
+     */
+    public List<String> selectModules(Module root, String method, String key, Predicate<Module> kind, String kindName,
+            Predicate<String> excluded) {
+        List<String> out = new ArrayList<>();
+        List<String> wrongKind = new ArrayList<>();
+        List<String> unmatched = names == null ? new ArrayList<>() : new ArrayList<>(names);
+        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
+            String path = e.getKey();
+            if (excluded.test(path) || !matchesName(path)) {
+                continue;
+            }
+            if (names != null) {
+                unmatched.removeIf(n -> matchesEntry(n, path));
+            }
+            if (kind.test(e.getValue())) {
+                out.add(path);
+            } else {
+                wrongKind.add(path + " (" + e.getValue().getClass().getSimpleName() + ")");
+            }
+        }
+        if (!wrongKind.isEmpty()) {
+            throw new Peft4jException("method " + method + ": " + key + " " + this + " matched modules that are not " + kindName + ": "
+                    + wrongKind.subList(0, Math.min(6, wrongKind.size())) + (wrongKind.size() > 6 ? " and " + (wrongKind.size() - 6) + " more" : ""));
+        }
+        if (out.isEmpty()) {
+            throw new Peft4jException("method " + method + ": " + key + " " + this + " matches no " + kindName + " module. " + describe(root));
+        }
+        if (!unmatched.isEmpty()) {
+            throw new Peft4jException("method " + method + ": " + key + " entries " + unmatched + " match no module. " + describe(root));
+        }
+        return List.copyOf(out);
+    }
+
     /** {@code a.b.c} gives {@code a.b.c}, {@code a.b}, {@code a}. */
     private static List<String> selfAndAncestors(String name) {
         List<String> out = new ArrayList<>();
@@ -140,7 +185,7 @@ public record ModulePatterns(List<String> names, String regex) {
         return out;
     }
 
-    static String describe(Module root) {
+    public static String describe(Module root) {
         Set<String> lastNames = new LinkedHashSet<>();
         Map<String, Module> modules = root.namedModules();
         modules.keySet().forEach(p -> lastNames.add(p.substring(p.lastIndexOf('.') + 1)));
