@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.peft4j.api.tuner.StateDicts;
 import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Linear;
@@ -152,31 +153,7 @@ public final class BottleneckModel implements Adaptation {
 
     private void loadStateDict(Map<String, NDArray> state, String source) {
         requireNonNull(state, "state is null");
-        Map<String, Parameter> params = adapterParameters();
-        List<String> problems = new ArrayList<>();
-        state.forEach((key, v) -> {
-            Parameter p = params.get(key);
-            if (p == null) {
-                problems.add("tensor '" + key + "' " + v.getShape() + " has no counterpart in this bottleneck model");
-            } else if (!p.shape().equals(v.getShape())) {
-                problems.add("tensor '" + key + "' has shape " + v.getShape() + " but the model expects " + p.shape());
-            }
-        });
-        params.forEach((key, p) -> {
-            if (!state.containsKey(key)) {
-                problems.add("tensor '" + key + "' " + p.shape() + " is missing");
-            }
-        });
-        if (!problems.isEmpty()) {
-            throw new Peft4jException(source + " does not fit this bottleneck model (nothing was applied): "
-                    + String.join("; ", problems.subList(0, Math.min(5, problems.size()))) + (problems.size() > 5 ? "; and " + (problems.size() - 5) + " more" : ""));
-        }
-        params.forEach((key, p) -> {
-            NDArray v = state.get(key);
-            NDArray copy = v.getDataType() == DataType.FLOAT32 ? v.duplicate() : v.toType(DataType.FLOAT32, true);
-            copy.attach(p.value().getManager());
-            p.setValue(copy);
-        });
+        StateDicts.load(adapterParameters(), state, source, "this bottleneck model", " in this bottleneck model");
     }
 
     private Map<String, String> metadata() {
