@@ -35,9 +35,9 @@ public final class LabelVocabulary {
 
     public static LabelVocabulary fromData(Collection<String> seen) {
         requireNonNull(seen, "seen is null");
-        sameNumberTwice(seen);
         boolean allInts = !seen.isEmpty() && seen.stream().allMatch(s -> s.matches("-?\\d{1,9}"));
-        TreeSet<String> sorted = allInts ? new TreeSet<>((a, b) -> Integer.compare(Integer.parseInt(a), Integer.parseInt(b)))
+        TreeSet<String> sorted = allInts ? new TreeSet<>((a, b) -> Integer.compare(Integer.parseInt(a), Integer.parseInt(b)) != 0
+                ? Integer.compare(Integer.parseInt(a), Integer.parseInt(b)) : a.compareTo(b)) // 1 and 01 stay two labels (then refused)
                 : new TreeSet<>();
         sorted.addAll(seen);
         return new LabelVocabulary(new ArrayList<>(sorted));
@@ -45,9 +45,10 @@ public final class LabelVocabulary {
 
     /**
      * {@code 1}, {@code 1.0} and {@code 01} in one label column are one class written three ways; taken from the data as they are,
-     * they would silently become three classes. Explicit {@code data.labels} skip this (they say what the classes are).
+     * they would silently become three classes. For class labels read from the data only: explicit {@code data.labels} say what
+     * the classes are, and a regression's scores are numbers, not classes.
      */
-    private static void sameNumberTwice(Collection<String> seen) {
+    public static void requireOneSpellingPerNumber(Collection<String> seen) {
         java.util.Map<java.math.BigDecimal, java.util.TreeSet<String>> byValue = new java.util.HashMap<>();
         for (String label : seen) {
             try {

@@ -153,6 +153,9 @@ public final class TaskSetup implements AutoCloseable {
                 }
             }
             LabelVocabulary vocabulary = kind == TaskKind.REGRESSION || kind == TaskKind.CAUSAL_LM ? null : LabelVocabulary.of(labelNames);
+            if (vocabulary != null && !fixedLabels) {
+                LabelVocabulary.requireOneSpellingPerNumber(labelNames);
+            }
             if (vocabulary != null && head.numLabels() > 0 && head.numLabels() != vocabulary.size()) {
                 throw new Peft4jException("head.num-labels is " + head.numLabels() + " but the label vocabulary has " + vocabulary.size()
                         + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
