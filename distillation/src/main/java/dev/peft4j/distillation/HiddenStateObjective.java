@@ -126,13 +126,27 @@ final class HiddenStateObjective implements Objective {
             if (projection != null) {
                 s = projection.forward(s, context);
             }
-            NDArray t = teacher.get(pair[1]);
             NDArray mask = step.input().attentionMask();
+            NDArray t = textPositions(teacher.get(pair[1]), mask);
+            s = textPositions(s, mask);
             NDArray loss = config.loss().equals("cosine") ? DistillationLosses.maskedCosine(s, t, mask, context)
                     : DistillationLosses.maskedMse(s, t, mask, context);
             total = total == null ? loss : total.add(loss);
         }
         return total.div(context.scalar(pairs.size()));
+    }
+
+    /**
+     * The text's positions of {@code hidden [batch, P + seq, hidden]}: prompt tuning puts {@code P} virtual
+     * tokens before the text (as HF PEFT does), which the other model does not have; they are dropped.
+     * Anything that is not longer than the mask is returned as it is (the loss checks the shapes).
+     */
+    static NDArray textPositions(NDArray hidden, NDArray mask) {
+        long seq = mask.getShape().get(1);
+        if (hidden.getShape().dimension() == 3 && hidden.getShape().get(1) > seq) {
+            return hidden.get(":, " + (hidden.getShape().get(1) - seq) + ":, :");
+        }
+        return hidden;
     }
 
     private static List<NDArray> hiddenStates(ModelOutput output, String who) {

@@ -36,7 +36,10 @@ final class TokenKlObjective implements Objective {
             throw new Peft4jException("token-kl needs the teacher's logits and the batch's labels, but the step has "
                     + (step.teacher() == null ? "no teacher (set the experiment's teacher section)" : "no labels"));
         }
-        NDArray kd = DistillationLosses.tokenKl(step.student().head(), step.teacher().head(), step.labels(), config.temperature(),
+        NDArray kd = DistillationLosses.tokenKl(
+                // prompt tuning's virtual tokens come first in the student's (or the teacher's) logits: the text's positions only
+                HiddenStateObjective.textPositions(step.student().head(), step.labels()),
+                HiddenStateObjective.textPositions(step.teacher().head(), step.labels()), step.labels(), config.temperature(),
                 config.shift(), context);
         return SoftTargetKlObjective.mix(kd, step.taskLoss(), config.alpha(), context);
     }

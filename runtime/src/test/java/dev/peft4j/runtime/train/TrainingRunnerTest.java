@@ -197,6 +197,38 @@ class TrainingRunnerTest {
         }
     }
 
+    /**
+     * Hidden-state matching with a prompt-learning student: prompt tuning puts virtual tokens before the
+     * text, so the student's hidden states are longer than the teacher's; only the text positions are
+     * compared (prefix tuning keeps the length). Both train, and the objective changes the loss.
+     */
+    @Test
+    void hiddenStateMatchingWorksWithPrefixAndPromptTuningStudents() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(48, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(16, 2));
+        try (Peft4j peft4j = host()) {
+            Path teacherRun = peft4j.experiment(ConfigFactory.parseString(experiment(train, eval).replace("epochs = 5", "epochs = 1")),
+                    "run.dir=" + dir.resolve("teacher")).run().runDirectory();
+            for (String method : List.of("method { name = prefix-tuning, num-virtual-tokens = 3 }", "method { name = prompt-tuning, num-virtual-tokens = 3 }")) {
+                String student = experiment(train, eval, method).replace("epochs = 5", "epochs = 1") + "teacher.run = \"" + teacherRun + "\"\n";
+                String name = method.contains("prefix") ? "prefix" : "prompt";
+                RunResult plain = peft4j.experiment(ConfigFactory.parseString(student), "run.dir=" + dir.resolve(name + "-plain")).run();
+                RunResult kd = peft4j.experiment(ConfigFactory.parseString(student
+                        + "objectives = [ { name = hidden-state, student-layers = [0, 1], teacher-layers = [0, 1], weight = 1 } ]\n"),
+                        "run.dir=" + dir.resolve(name + "-kd")).run();
+                double plainLoss = firstTrainLoss(plain);
+                double kdLoss = firstTrainLoss(kd);
+                assertThat(kdLoss).as(name).isGreaterThan(plainLoss + 1e-4);
+                assertThat(kd.metrics()).containsKeys("accuracy", "kl_to_teacher");
+            }
+        }
+    }
+
+    private static double firstTrainLoss(RunResult r) throws Exception {
+        return MetricsLog.read(r.runDirectory().resolve("metrics.jsonl")).stream().filter(o -> o.get("type").getAsString().equals("train"))
+                .findFirst().orElseThrow().get("loss").getAsDouble();
+    }
+
     @Test
     void aTeacherWithAnotherLabelOrderIsRefusedBeforeTraining() throws Exception {
         Path train = tsv("train.tsv", TinySetup.examples(32, 1));
