@@ -143,7 +143,12 @@ public final class LayerSubset {
         }
         try {
             write(source, keep, temp, key);
-            return Models.load(temp, device);
+            Engines.pytorch();
+            HfModelDirectory subset = HfModelDirectory.open(temp);
+            // the kept layers' config, named after the source's config.json: the temporary directory is gone once
+            // this returns, and the source is where messages should point and where Models.save finds the tokenizer
+            ModelConfig config = new ModelConfig(subset.config().values(), HfModelDirectory.open(source).path().resolve(HfModelDirectory.CONFIG).toString());
+            return Architectures.loader(config).load(subset, config, device);
         } finally {
             deleteTree(temp);
         }

@@ -66,6 +66,13 @@ class LayerSubsetTest {
                 assertThat(student.config().integer("num_hidden_layers")).isEqualTo(3);
                 assertThat(student.module().namedParameters()).containsKey("pooler.dense.weight").doesNotContainKey("encoder.layer.3.output.dense.weight");
                 assertSubset(full, student, "encoder.layer.", keep);
+                // the config names the source, not the deleted temporary directory, and the student saves and loads back
+                assertThat(student.config().source()).isEqualTo(dir.resolve("teacher").toAbsolutePath().resolve("config.json").toString());
+                Models.save(student, dir.resolve("student"));
+                try (TransformerModel again = Models.load(dir.resolve("student"), Device.cpu())) {
+                    assertThat(again.config().integer("num_hidden_layers")).isEqualTo(3);
+                    assertSubset(full, again, "encoder.layer.", keep);
+                }
             }
         }
     }
