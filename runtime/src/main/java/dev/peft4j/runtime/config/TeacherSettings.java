@@ -13,8 +13,9 @@ import java.util.Optional;
  *     states; a causal LM's own {@code lm_head} logits), or empty
  * @param cache whether the teacher's logits on the training set are computed once and kept in a file
  * @param cacheFile that file; empty: {@code teacher-logits.safetensors} in the run directory
+ * @param cacheTopK per-token logits: how many of the largest the cache keeps per position
  */
-public record TeacherSettings(Optional<Path> run, Optional<String> source, boolean cache, Optional<Path> cacheFile) {
+public record TeacherSettings(Optional<Path> run, Optional<String> source, boolean cache, Optional<Path> cacheFile, int cacheTopK) {
     /** Problems of {@code teacher.run} as a directory: empty when it holds a finished run. */
     public java.util.List<String> runProblems() {
         if (run.isEmpty()) {
@@ -74,7 +75,8 @@ public record TeacherSettings(Optional<Path> run, Optional<String> source, boole
             if (cache && run.isEmpty() && source.isEmpty()) {
                 r.problem("cache", "is true but there is no teacher; set teacher.run or teacher.source");
             }
-            return new TeacherSettings(run, source, cache, cacheFile);
+            int topK = r.intValue("cache-top-k", 1, 1 << 20);
+            return new TeacherSettings(run, source, cache, cacheFile, topK);
         }
     };
 }

@@ -12,6 +12,7 @@ import dev.peft4j.api.spi.DatasetReader;
 import dev.peft4j.api.spi.DatasetReader.Example;
 import dev.peft4j.api.spi.PluginContext;
 import dev.peft4j.api.spi.TaskHead;
+import dev.peft4j.api.spi.Objective;
 import dev.peft4j.api.text.TextTokenizer;
 import dev.peft4j.models.maven.MavenArtifactResolver;
 import dev.peft4j.runtime.ModelLoader;
@@ -161,8 +162,9 @@ public final class TaskSetup implements AutoCloseable {
                         + " labels " + abbreviate(vocabulary.labels()) + "; set head.num-labels = 0 to take it from the data");
             }
 
+            boolean retokenise = false;
             if (teacher != null) {
-                checkTeacher(teacher, vocabulary, trainExamples, tokenizer, maxLength, experiment.model().source());
+                retokenise = !checkTeacher(teacher, vocabulary, trainExamples, tokenizer, maxLength, experiment.model().source(), kind);
             }
             TrainableModelAssembly assembly = TrainableModelAssembly.forModel(backbone, context, contexts).head(head).method(experiment.method());
             if (readTrain) {
@@ -177,6 +179,25 @@ public final class TaskSetup implements AutoCloseable {
                     : TokenizedDataset.encode(trainExamples, tokenizer, maxLength, kind, vocabulary, true);
             TokenizedDataset eval = evalExamples.isEmpty() ? null
                     : TokenizedDataset.encode(evalExamples, tokenizer, maxLength, kind, vocabulary, true);
+            if (retokenise) {
+                // label-level outputs only: the teacher reads the same examples as its own tokenizer encodes them
+                for (Objective.Need need : List.of(Objective.Need.HIDDEN_STATES, Objective.Need.ATTENTIONS)) {
+                    for (TrainingObjectives.Weighted w : taskModel.objectives().objectives()) {
+                        if (w.objective().needs().contains(need)) {
+                            throw new Peft4jException(w.path() + " (" + w.name() + ") compares the models token by token, but " + teacher.source()
+                                    + " tokenises differently from model.source = " + experiment.model().source() + "; expected the same tokenizer"
+                                    + " (only label-level objectives such as soft-target-kl work across tokenizers)");
+                        }
+                    }
+                }
+                TextTokenizer own = teacher.tokenizer().orElseThrow();
+                if (train != null) {
+                    teacher.readsOwnTokens(train, TokenizedDataset.encode(trainExamples, own, maxLength, kind, vocabulary, true), true);
+                }
+                if (eval != null) {
+                    teacher.readsOwnTokens(eval, TokenizedDataset.encode(evalExamples, own, maxLength, kind, vocabulary, true), false);
+                }
+            }
             TaskSetup setup = new TaskSetup(loaded, tokenizer, taskModel, adaptation, kind, vocabulary, train, eval, maxLength);
             setup.teacher = teacher;
             return setup;
@@ -193,12 +214,13 @@ public final class TaskSetup implements AutoCloseable {
     static final int TOKENIZER_PROBES = 256;
 
     /**
-     * The teacher reads the student's batches, so it must have the same label set (for logits) and give
-     * every text the same token ids. Different tokenizers are refused: re-tokenising per model is not
-     * implemented yet.
+     * The teacher must have the same label set (for logits). It reads the student's batches when it gives
+     * every probed text the same token ids (returns true). Otherwise (returns false) it re-tokenises the
+     * texts itself, which only sequence-level tasks allow (classification, regression, multi-label: their
+     * outputs are per example, not per token); other tasks need the same tokenizer.
      */
-    static void checkTeacher(Teacher teacher, LabelVocabulary vocabulary, List<Example> examples, TextTokenizer tokenizer, int maxLength,
-            String studentSource) {
+    static boolean checkTeacher(Teacher teacher, LabelVocabulary vocabulary, List<Example> examples, TextTokenizer tokenizer, int maxLength,
+            String studentSource, TaskKind kind) {
         if (teacher.labels().isPresent() && vocabulary != null && !teacher.labels().get().equals(vocabulary.labels())) {
             boolean sameSet = new java.util.HashSet<>(teacher.labels().get()).equals(new java.util.HashSet<>(vocabulary.labels()));
             throw new Peft4jException(teacher.source() + " was trained with labels " + abbreviate(teacher.labels().get())
@@ -215,14 +237,18 @@ public final class TaskSetup implements AutoCloseable {
             long[] student = tokenizer.encode(text, maxLength).ids();
             long[] theirs = own.encode(text, maxLength).ids();
             if (!java.util.Arrays.equals(student, theirs)) {
+                if (kind == TaskKind.CLASSIFICATION || kind == TaskKind.REGRESSION || kind == TaskKind.MULTI_LABEL) {
+                    return false;
+                }
                 throw new Peft4jException(teacher.source() + " tokenises differently from model.source = " + studentSource + " (" + e.origin()
-                        + ": student ids " + abbreviate(student) + ", teacher ids " + abbreviate(theirs) + "); the teacher reads the student's"
-                        + " batches, so it needs the same tokenizer (re-tokenising per model is not supported yet)");
+                        + ": student ids " + abbreviate(student) + ", teacher ids " + abbreviate(theirs) + "); a " + kind.name().toLowerCase(java.util.Locale.ROOT)
+                        + " task compares the models token by token, so it needs the same tokenizer (only sequence-level tasks re-tokenise per model)");
             }
             if (++probes >= TOKENIZER_PROBES) {
                 break;
             }
         }
+        return true;
     }
 
     private static String abbreviate(long[] ids) {

@@ -11,6 +11,11 @@ import dev.peft4j.api.spi.Objective;
 import dev.peft4j.api.spi.TaskHead;
 import dev.peft4j.api.text.TextTokenizer;
 import dev.peft4j.models.bert.BertModel;
+import dev.peft4j.runtime.data.Batch;
+import dev.peft4j.runtime.data.EncodedExample;
+import dev.peft4j.runtime.data.TokenizedDataset;
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -28,6 +33,9 @@ public final class Teacher implements AutoCloseable {
     private final TextTokenizer tokenizer;
     private final TaskModel taskModel;
     private final AutoCloseable resources;
+    /** The teacher's own tokenisation of the student's datasets (by identity), when its tokenizer differs. */
+    private final java.util.Map<TokenizedDataset, TokenizedDataset> ownTokens = new java.util.IdentityHashMap<>();
+    private TokenizedDataset studentTrain;
 
     /**
      * @param backbone the teacher's model
@@ -84,6 +92,71 @@ public final class Teacher implements AutoCloseable {
     /** Whether {@link #outputs} carry logits: a head's, or a decoder's own {@code lm_head}'s. */
     public boolean hasLogits() {
         return head != null || backbone.isCausalLm();
+    }
+
+    /**
+     * Gives the teacher its own token ids for {@code studentData}'s examples ({@code own}, the same examples
+     * in the same order, encoded by the teacher's tokenizer): a teacher with another tokenizer then reads
+     * its own batches ({@link #input}) instead of the student's.
+     */
+    void readsOwnTokens(TokenizedDataset studentData, TokenizedDataset own, boolean training) {
+        requireNonNull(studentData, "studentData is null");
+        requireNonNull(own, "own is null");
+        if (own.size() != studentData.size()) {
+            throw new IllegalArgumentException("the teacher's tokenisation has " + own.size() + " examples, the student's " + studentData.size());
+        }
+        ownTokens.put(studentData, own);
+        if (training) {
+            studentTrain = studentData;
+        }
+    }
+
+    /** The teacher's input for a training batch of the student (see {@link #input}); {@code batch} may be null only without re-tokenising. */
+    public ModelInput trainingInput(Batch batch, ModelInput studentInput, NDManager manager) {
+        if (!retokenises()) {
+            return studentInput;
+        }
+        if (batch == null) {
+            throw new IllegalStateException(source + " reads its own token ids by example index: call with the batch");
+        }
+        return input(batch, studentTrain, studentInput, manager);
+    }
+
+    /** The padding id of the teacher's batches: its own tokenizer's when it re-tokenises, else the student's. */
+    public long padId(long studentPadId) {
+        return retokenises() ? tokenizer.padTokenId() : studentPadId;
+    }
+
+    /** Whether this teacher reads its own token ids (another tokenizer than the student's). */
+    public boolean retokenises() {
+        return !ownTokens.isEmpty();
+    }
+
+    /** The data the teacher reads for the student's {@code studentData}: its own tokenisation, or the same data. */
+    public TokenizedDataset data(TokenizedDataset studentData) {
+        return ownTokens.getOrDefault(studentData, studentData);
+    }
+
+    /**
+     * The teacher's input for the student's {@code batch} of {@code studentData}: the student's own input
+     * when they share a tokenizer, else the same examples (by index) as the teacher tokenised them.
+     */
+    public ModelInput input(Batch batch, TokenizedDataset studentData, ModelInput studentInput, NDManager manager) {
+        TokenizedDataset own = studentData == null ? null : ownTokens.get(studentData);
+        if (own == null) {
+            if (retokenises()) {
+                throw new IllegalStateException(source + " tokenises differently, and the batch's data has no teacher tokenisation");
+            }
+            return studentInput;
+        }
+        List<EncodedExample> examples = new ArrayList<>(batch.size());
+        int longest = 1;
+        for (EncodedExample e : batch.examples()) {
+            EncodedExample mine = own.get(e.index());
+            examples.add(mine);
+            longest = Math.max(longest, mine.length());
+        }
+        return new Batch(examples, longest, tokenizer.padTokenId(), batch.kind()).input(manager);
     }
 
     /** The teacher's outputs on the student's batch, in the step's manager; hidden states when asked for. */

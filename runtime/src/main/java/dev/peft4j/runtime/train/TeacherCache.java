@@ -32,7 +32,14 @@ import java.util.Map;
  * training set) whose metadata carries a fingerprint of the teacher (every parameter's name, shape and
  * bytes) and of the training data (every example's index, token ids and segment ids). A file whose
  * fingerprint differs (another teacher, other data, another max-length) is rebuilt, with a message saying
- * which part changed. Label-level logits only: per-token logits would need top-k storage, not implemented.
+ * which part changed.
+ *
+ * <p>Per-token logits (a causal LM teacher for {@code token-kl}) are too large to keep whole
+ * ({@code examples x positions x vocabulary}), so the cache keeps the {@code K} largest per position
+ * ({@code top_values} float32 and {@code top_indices} int32, {@code [examples, positions, K]},
+ * {@code teacher.cache-top-k}). A batch's teacher logits are rebuilt dense with every other entry at
+ * {@link #ABSENT}: its softmax is exactly 0 there, so the KL is the one over the renormalised top K, as
+ * sparse-KD recipes define it; with K = the vocabulary it equals the full KL.
  */
 public final class TeacherCache {
     public static final String FILE = "teacher-logits.safetensors";
@@ -40,33 +47,73 @@ public final class TeacherCache {
     static final String DATA_KEY = "peft4j.data.fingerprint";
     static final String SOURCE_KEY = "peft4j.teacher.source";
 
+    static final String VOCAB_KEY = "peft4j.teacher.vocab";
+    /** The logit of a vocabulary entry outside a position's top K: exp underflows to exactly 0 at any temperature up to 10^4. */
+    static final float ABSENT = -1e9f;
+
     private final float[] logits;
     private final int classes;
     private final int examples;
+    // per-token: logits holds the top-K values [examples, positions, K], indices their vocabulary ids; null for label-level
+    private final int[] indices;
+    private final int positions;
+    private final int vocab;
 
     private TeacherCache(float[] logits, int examples, int classes) {
-        this.logits = logits;
-        this.examples = examples;
-        this.classes = classes;
+        this(logits, null, examples, 0, classes, classes);
     }
 
-    /** Reuses {@code file} when its fingerprints match, else runs the teacher over {@code train} and writes it. */
+    private TeacherCache(float[] values, int[] indices, int examples, int positions, int k, int vocab) {
+        this.logits = values;
+        this.indices = indices;
+        this.examples = examples;
+        this.positions = positions;
+        this.classes = k;
+        this.vocab = vocab;
+    }
+
+    /** Whether this cache holds per-token top-K logits (else label-level logits, whole). */
+    public boolean perToken() {
+        return indices != null;
+    }
+
+    /** As {@link #openOrBuild(Path, Teacher, TokenizedDataset, int, long, int, TensorFiles, PrintStream)} keeping the top 64 per-token logits. */
     public static TeacherCache openOrBuild(Path file, Teacher teacher, TokenizedDataset train, int batchSize, long padId, TensorFiles files,
             PrintStream console) {
+        return openOrBuild(file, teacher, train, batchSize, padId, 64, files, console);
+    }
+
+    /**
+     * Reuses {@code file} when its fingerprints match, else runs the teacher over {@code train} and writes it;
+     * per-token logits keep the {@code topK} largest per position (part of the data fingerprint).
+     */
+    public static TeacherCache openOrBuild(Path file, Teacher teacher, TokenizedDataset train, int batchSize, long padId, int topK,
+            TensorFiles files, PrintStream console) {
         requireNonNull(file, "file is null");
         String teacherPrint = fingerprint(teacher);
-        String dataPrint = fingerprint(train);
+        String dataPrint = fingerprint(train) + ";top-k=" + topK;
         if (Files.isRegularFile(file)) {
             Map<String, String> meta = files.metadata(file);
             boolean sameTeacher = teacherPrint.equals(meta.get(TEACHER_KEY));
             boolean sameData = dataPrint.equals(meta.get(DATA_KEY));
             if (sameTeacher && sameData) {
                 try (NDManager temp = teacher.backbone().manager().newSubManager()) {
-                    NDArray stored = files.read(file, temp).get("logits");
-                    Shape s = stored.getShape();
-                    if (s.dimension() == 2 && s.get(0) == train.size()) {
+                    Map<String, NDArray> stored = files.read(file, temp);
+                    NDArray whole = stored.get("logits");
+                    NDArray values = stored.get("top_values");
+                    NDArray ids = stored.get("top_indices");
+                    if (whole != null && whole.getShape().dimension() == 2 && whole.getShape().get(0) == train.size()) {
+                        Shape s = whole.getShape();
                         console.println("teacher cache: reusing " + file + " (" + s.get(0) + " examples x " + s.get(1) + " logits)");
-                        return new TeacherCache(stored.toType(DataType.FLOAT32, false).toFloatArray(), (int) s.get(0), (int) s.get(1));
+                        return new TeacherCache(whole.toType(DataType.FLOAT32, false).toFloatArray(), (int) s.get(0), (int) s.get(1));
+                    }
+                    if (values != null && ids != null && values.getShape().dimension() == 3 && values.getShape().equals(ids.getShape())
+                            && values.getShape().get(0) == train.size() && meta.containsKey(VOCAB_KEY)) {
+                        Shape s = values.getShape();
+                        console.println("teacher cache: reusing " + file + " (" + s.get(0) + " examples x " + s.get(1) + " positions x top "
+                                + s.get(2) + " logits)");
+                        return new TeacherCache(values.toType(DataType.FLOAT32, false).toFloatArray(), ids.toType(DataType.INT32, false).toIntArray(),
+                                (int) s.get(0), (int) s.get(1), (int) s.get(2), Integer.parseInt(meta.get(VOCAB_KEY)));
                     }
                 }
             }
@@ -77,10 +124,18 @@ public final class TeacherCache {
                     + (sameData ? "" : "its training data differ (fingerprint " + abbreviate(meta.get(DATA_KEY)) + ", now "
                             + abbreviate(dataPrint) + ")"));
         }
-        TeacherCache cache = compute(teacher, train, batchSize, padId);
+        TeacherCache cache = compute(teacher, train, batchSize, padId, topK);
         try (NDManager temp = teacher.backbone().manager().newSubManager()) {
-            NDArray array = temp.create(cache.logits, new Shape(cache.examples, cache.classes));
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();
+            if (cache.perToken()) {
+                Shape shape = new Shape(cache.examples, cache.positions, cache.classes);
+                tensors.put("top_values", temp.create(cache.logits, shape));
+                tensors.put("top_indices", temp.create(cache.indices, shape));
+                meta.put(VOCAB_KEY, Integer.toString(cache.vocab));
+            } else {
+                tensors.put("logits", temp.create(cache.logits, new Shape(cache.examples, cache.classes)));
+            }
             meta.put("format", "pt");
             meta.put(TEACHER_KEY, teacherPrint);
             meta.put(DATA_KEY, dataPrint);
@@ -90,27 +145,60 @@ public final class TeacherCache {
             } catch (java.io.IOException e) {
                 throw new Peft4jException("cannot create the directory of teacher cache " + file + ": " + e.getMessage(), e);
             }
-            files.write(file, Map.of("logits", array), meta);
+            files.write(file, tensors, meta);
         }
-        console.println("teacher cache: wrote " + file + " (" + cache.examples + " examples x " + cache.classes + " logits)");
+        console.println("teacher cache: wrote " + file + " (" + cache.examples + " examples x "
+                + (cache.perToken() ? cache.positions + " positions x top " + cache.classes + " of " + cache.vocab : cache.classes) + " logits)");
         return cache;
     }
 
-    /** Runs the teacher once over the data, in evaluation batches, row by example index. */
+    /** Runs the teacher once over the data, in evaluation batches, row by example index (label-level logits). */
     static TeacherCache compute(Teacher teacher, TokenizedDataset train, int batchSize, long padId) {
+        return compute(teacher, train, batchSize, padId, 64);
+    }
+
+    /** As above; per-token logits keep the {@code topK} largest per position. */
+    static TeacherCache compute(Teacher teacher, TokenizedDataset train, int batchSize, long padId, int topK) {
         if (!teacher.hasLogits()) {
             throw new Peft4jException("teacher.cache = true stores the teacher's logits, but " + teacher.source() + " has none (no head)");
         }
         float[] logits = null;
         int classes = -1;
+        int positions = 0;
+        for (EncodedExample e : train.encoded()) {
+            positions = Math.max(positions, e.length());
+        }
+        int[] topIndices = null;
+        int vocab = -1;
+        int k = -1;
         for (Batch batch : new Batcher(train, batchSize, 1, padId).evaluation()) {
             try (NDManager step = teacher.backbone().manager().newSubManager()) {
                 ForwardContext context = ForwardContext.inference(step);
                 ModelInput input = batch.input(step);
                 NDArray out = teacher.outputs(input, false, context).head();
+                if (out.getShape().dimension() == 3) {
+                    // [batch, seq, vocab]: the top K per position, rows [example index, position]
+                    if (logits == null) {
+                        vocab = (int) out.getShape().get(2);
+                        k = Math.min(topK, vocab);
+                        logits = new float[Math.multiplyExact(Math.multiplyExact(train.size(), positions), k)];
+                        topIndices = new int[logits.length];
+                    }
+                    ai.djl.ndarray.NDList top = out.toType(DataType.FLOAT32, false).topK(k, -1, true, true);
+                    float[] values = top.get(0).toFloatArray();
+                    int[] ids = top.get(1).toType(DataType.INT32, false).toIntArray();
+                    int seq = (int) out.getShape().get(1);
+                    for (int i = 0; i < batch.size(); i++) {
+                        int n = Math.min(seq, batch.examples().get(i).length());
+                        int row = batch.examples().get(i).index() * positions * k;
+                        System.arraycopy(values, i * seq * k, logits, row, n * k);
+                        System.arraycopy(ids, i * seq * k, topIndices, row, n * k);
+                    }
+                    continue;
+                }
                 if (out.getShape().dimension() != 2) {
-                    throw new Peft4jException("teacher.cache = true supports label-level logits [batch, classes]; " + teacher.source()
-                            + " gives " + out.getShape() + " (per-token logits need top-k storage, which is not implemented): set teacher.cache = false");
+                    throw new Peft4jException("teacher.cache = true keeps label-level logits [batch, classes] or per-token logits"
+                            + " [batch, seq, vocab]; " + teacher.source() + " gives " + out.getShape() + ": set teacher.cache = false");
                 }
                 if (logits == null) {
                     classes = (int) out.getShape().get(1);
@@ -122,11 +210,39 @@ public final class TeacherCache {
                 }
             }
         }
+        if (topIndices != null) {
+            return new TeacherCache(logits, topIndices, train.size(), positions, k, vocab);
+        }
         return new TeacherCache(logits == null ? new float[0] : logits, train.size(), Math.max(classes, 0));
     }
 
-    /** The cached logits of a batch's examples, {@code [batch, classes]}, in {@code manager}. */
+    /**
+     * The cached logits of a batch's examples, {@code [batch, classes]}, in {@code manager}; per-token:
+     * {@code [batch, seqLength, vocab]}, the top K of each position in place and {@link #ABSENT} elsewhere
+     * (padding positions past an example's length are all {@code ABSENT}: their labels are ignored).
+     */
     public NDArray logits(Batch batch, NDManager manager) {
+        if (perToken()) {
+            int seq = batch.seqLength();
+            float[] dense = new float[Math.multiplyExact(Math.multiplyExact(batch.size(), seq), vocab)];
+            java.util.Arrays.fill(dense, ABSENT);
+            for (int i = 0; i < batch.size(); i++) {
+                EncodedExample e = batch.examples().get(i);
+                int index = e.index();
+                if (index < 0 || index >= examples) {
+                    throw new Peft4jException("teacher cache has " + examples + " examples, but the batch holds example index " + index);
+                }
+                int n = Math.min(Math.min(seq, e.length()), positions);
+                for (int t = 0; t < n; t++) {
+                    int src = (index * positions + t) * classes;
+                    int dst = (i * seq + t) * vocab;
+                    for (int j = 0; j < classes; j++) {
+                        dense[dst + indices[src + j]] = logits[src + j];
+                    }
+                }
+            }
+            return manager.create(dense, new Shape(batch.size(), seq, vocab));
+        }
         float[] rows = new float[batch.size() * classes];
         for (int i = 0; i < batch.size(); i++) {
             int index = batch.examples().get(i).index();

@@ -32,7 +32,7 @@ public final class TeacherComparison {
                 ForwardContext context = ForwardContext.inference(step);
                 ModelInput input = batch.input(step);
                 NDArray s = student.forward(input, context);
-                NDArray t = teacher.outputs(input, false, context).head();
+                NDArray t = teacher.outputs(teacher.input(batch, data, input, step), false, context).head();
                 if (s.getShape().dimension() != 2 || !s.getShape().equals(t.getShape())) {
                     return OptionalDouble.empty();
                 }

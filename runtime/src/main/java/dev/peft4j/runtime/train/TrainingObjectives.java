@@ -172,7 +172,7 @@ public final class TrainingObjectives {
             }
             teacherOutputs = new Objective.Outputs(null, cache.logits(batch, context.manager()));
         } else {
-            teacherOutputs = teacher == null || !needsTeacher() ? null : teacher.outputs(input, hiddenStates, context);
+            teacherOutputs = teacher == null || !needsTeacher() ? null : teacher.outputs(teacher.trainingInput(batch, input, context.manager()), hiddenStates, context);
         }
         Objective.Step step = new Objective.Step(new Objective.Outputs(output, logits), teacherOutputs, taskLoss, input, labels);
         NDArray total = taskLossIncluded ? null : taskLoss;

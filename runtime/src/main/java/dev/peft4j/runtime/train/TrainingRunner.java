@@ -80,7 +80,8 @@ public final class TrainingRunner implements ExperimentRunner {
             if (teacherSettings.cache() && setup.teacher().isPresent() && model.objectives().needsTeacher()) {
                 long c0 = System.nanoTime();
                 Path file = teacherSettings.cacheFile().orElse(runDirectory.resolve(TeacherCache.FILE));
-                TeacherCache cache = TeacherCache.openOrBuild(file, setup.teacher().get(), setup.train(), config.evalBatchSize(), setup.padId(),
+                TeacherCache cache = TeacherCache.openOrBuild(file, setup.teacher().get(), setup.teacher().get().data(setup.train()), config.evalBatchSize(),
+                        setup.teacher().get().padId(setup.padId()), teacherSettings.cacheTopK(),
                         files, console);
                 model.setObjectives(model.objectives().withCache(cache));
                 console.printf(Locale.ROOT, "teacher cache ready in %.1f s%n", (System.nanoTime() - c0) / 1e9);
@@ -187,7 +188,7 @@ public final class TrainingRunner implements ExperimentRunner {
         Teacher teacher = setup.teacher().orElseThrow();
         Map<String, Double> out = new LinkedHashMap<>();
         teacher.taskModel().ifPresent(t -> {
-            Map<String, Double> teacherMetrics = Evaluator.evaluate(t, setup.eval().get(), config.evalBatchSize(), setup.padId()).metrics();
+            Map<String, Double> teacherMetrics = Evaluator.evaluate(t, teacher.data(setup.eval().get()), config.evalBatchSize(), teacher.padId(setup.padId())).metrics();
             teacherMetrics.forEach((k, v) -> out.put("teacher_" + k, v));
             Double mine = studentMetrics.get(metric);
             Double theirs = teacherMetrics.get(metric);

@@ -94,4 +94,123 @@ class TeacherCacheTest {
                     .hasMessageContaining("objectives[0] (hidden-state) needs the teacher's hidden states").hasMessageContaining("teacher.cache = false");
         }
     }
+
+    /**
+     * A causal LM teacher's per-token logits: the cache keeps the top K per position. With K = the
+     * vocabulary the rebuilt logits are the live ones; with K = 5 they are the live top 5 and nothing else,
+     * and token-kl on them is the KL over the renormalised top 5 (a reference computed here in Java).
+     */
+    @Test
+    void perTokenLogitsKeepTheTopKAndTokenKlRunsOverThem() {
+        java.util.Map<String, Object> values = new java.util.LinkedHashMap<>(java.util.Map.of("model_type", "llama", "vocab_size", 64, "hidden_size", 16,
+                "intermediate_size", 24, "num_hidden_layers", 2, "num_attention_heads", 4, "num_key_value_heads", 2, "tie_word_embeddings", true));
+        List<dev.peft4j.api.spi.DatasetReader.Example> texts = new java.util.ArrayList<>();
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 12; i++) {
+            StringBuilder b = new StringBuilder();
+            for (int w = 0, n = 2 + random.nextInt(6); w < n; w++) {
+                b.append(TinySetup.FILLER.get(random.nextInt(TinySetup.FILLER.size()))).append(' ');
+            }
+            texts.add(new dev.peft4j.api.spi.DatasetReader.Example(java.util.Map.of("text", b.toString().strip()), "t:" + i));
+        }
+        TokenizedDataset data = TokenizedDataset.encode(texts, TinySetup.TOKENIZER, 16, dev.peft4j.runtime.data.TaskKind.CAUSAL_LM, null, true);
+        try (NDManager manager = TinySetup.manager()) {
+            dev.peft4j.models.llama.LlamaForCausalLM llama = dev.peft4j.models.llama.LlamaForCausalLM.random(
+                    dev.peft4j.models.llama.LlamaConfig.fromMap(values), manager, 1);
+            Teacher teacher = new Teacher(llama, null, "tiny llama");
+            dev.peft4j.models.llama.LlamaForCausalLM studentModel = dev.peft4j.models.llama.LlamaForCausalLM.random(
+                    dev.peft4j.models.llama.LlamaConfig.fromMap(values), manager, 2);
+            TeacherCache[] cache = new TeacherCache[1];
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            cache[0] = TeacherCache.openOrBuild(dir.resolve("all.safetensors"), teacher, data, 5, 0, 64, new SafetensorsTensorFiles(),
+                    new PrintStream(log, true, StandardCharsets.UTF_8));
+            TeacherCache full = cache[0];
+            TeacherCache top5 = TeacherCache.openOrBuild(dir.resolve("top5.safetensors"), teacher, data, 5, 0, 5, new SafetensorsTensorFiles(),
+                    new PrintStream(log, true, StandardCharsets.UTF_8));
+            // read back from its file: the same numbers
+            TeacherCache reread = TeacherCache.openOrBuild(dir.resolve("top5.safetensors"), teacher, data, 5, 0, 5, new SafetensorsTensorFiles(),
+                    new PrintStream(log, true, StandardCharsets.UTF_8));
+            assertThat(log.toString(StandardCharsets.UTF_8)).contains("positions x top 64 of 64 logits").contains("positions x top 5 of 64 logits")
+                    .contains("reusing " + dir.resolve("top5.safetensors"));
+            assertThat(top5.perToken()).isTrue();
+            Batch batch = new Batcher(data, 4, 1, 0).trainingEpoch(5, 0).get(1);
+            try (NDManager step = manager.newSubManager()) {
+                ForwardContext ctx = ForwardContext.inference(step);
+                NDArray live = teacher.outputs(batch.input(step), false, ctx).head();
+                int seq = batch.seqLength();
+                float[] l = live.toFloatArray();
+                float[] a = full.logits(batch, step).toFloatArray();
+                float[] t5 = top5.logits(batch, step).toFloatArray();
+                assertThat(reread.logits(batch, step).toFloatArray()).containsExactly(t5);
+                NDArray labels = batch.labels(step);
+                long[] y = labels.toLongArray();
+                float[] s = studentModel.forward(batch.input(step), ctx).logits().toFloatArray();
+                float temperature = 2f;
+                double expected = 0;
+                int counted = 0;
+                for (int i = 0; i < batch.size(); i++) {
+                    for (int t = 0; t < seq; t++) {
+                        int row = (i * seq + t) * 64;
+                        if (t < batch.examples().get(i).length()) {
+                            for (int v = 0; v < 64; v++) {
+                                assertThat(a[row + v]).isCloseTo(l[row + v], within(1e-5f));
+                            }
+                            // the top 5 of the live row, in place; everything else absent
+                            float[] sorted = java.util.Arrays.copyOfRange(l, row, row + 64);
+                            java.util.Arrays.sort(sorted);
+                            float fifth = sorted[64 - 5];
+                            int kept = 0;
+                            for (int v = 0; v < 64; v++) {
+                                if (t5[row + v] != TeacherCache.ABSENT) {
+                                    kept++;
+                                    assertThat(t5[row + v]).isCloseTo(l[row + v], within(1e-5f));
+                                    assertThat(l[row + v]).isGreaterThanOrEqualTo(fifth - 1e-5f);
+                                }
+                            }
+                            assertThat(kept).isEqualTo(5);
+                        }
+                        // the KL at this position predicts the label at t + 1 (shift), if that label counts
+                        if (t + 1 < seq && y[i * seq + t + 1] >= 0) {
+                            double maxT = Double.NEGATIVE_INFINITY;
+                            double maxS = Double.NEGATIVE_INFINITY;
+                            for (int v = 0; v < 64; v++) {
+                                if (t5[row + v] != TeacherCache.ABSENT) {
+                                    maxT = Math.max(maxT, t5[row + v] / temperature);
+                                }
+                                maxS = Math.max(maxS, s[row + v] / temperature);
+                            }
+                            double zt = 0;
+                            double zs = 0;
+                            for (int v = 0; v < 64; v++) {
+                                if (t5[row + v] != TeacherCache.ABSENT) {
+                                    zt += Math.exp(t5[row + v] / temperature - maxT);
+                                }
+                                zs += Math.exp(s[row + v] / temperature - maxS);
+                            }
+                            double kl = 0;
+                            for (int v = 0; v < 64; v++) {
+                                if (t5[row + v] != TeacherCache.ABSENT) {
+                                    double logP = t5[row + v] / temperature - maxT - Math.log(zt);
+                                    double logQ = s[row + v] / temperature - maxS - Math.log(zs);
+                                    kl += Math.exp(logP) * (logP - logQ);
+                                }
+                            }
+                            expected += kl;
+                            counted++;
+                        }
+                    }
+                }
+                expected = expected / counted * temperature * temperature;
+                NDArray studentLogits = step.create(s, live.getShape());
+                float sparse = dev.peft4j.distillation.DistillationLosses.tokenKl(studentLogits, top5.logits(batch, step), labels, temperature, true, ctx)
+                        .getFloat();
+                assertThat((double) sparse).isCloseTo(expected, within(1e-5));
+                float dense = dev.peft4j.distillation.DistillationLosses.tokenKl(studentLogits, live, labels, temperature, true, ctx).getFloat();
+                float fromFull = dev.peft4j.distillation.DistillationLosses.tokenKl(studentLogits, full.logits(batch, step), labels, temperature, true, ctx)
+                        .getFloat();
+                assertThat(fromFull).isCloseTo(dense, within(1e-5f));
+                assertThat(Math.abs(sparse - dense)).as("top 5 of 64 is not the full KL").isGreaterThan(1e-4f);
+            }
+        }
+    }
 }

@@ -30,11 +30,15 @@ class TrainingRunnerTest {
     Path dir;
 
     /** Loads a tiny random BERT with the test tokenizer, whatever model.source says. */
+    static final dev.peft4j.runtime.data.FakeTokenizer OTHER_TOKENIZER = new dev.peft4j.runtime.data.FakeTokenizer(48);
+
     static final class TinyLoader implements ModelLoader {
         @Override
         public LoadedModel load(dev.peft4j.runtime.config.ModelSettings settings) {
             // BertModel.close() closes its own sub-manager of the engine's system manager
-            return new LoadedModel(TinySetup.backbone(Engine.getInstance().newBaseManager()), Optional.of(TinySetup.TOKENIZER));
+            // "tiny-other": the same model with another tokenizer (ids hashed into 48, not 64)
+            return new LoadedModel(TinySetup.backbone(Engine.getInstance().newBaseManager()),
+                    Optional.of(settings.source().equals("tiny-other") ? OTHER_TOKENIZER : TinySetup.TOKENIZER));
         }
     }
 
@@ -227,6 +231,40 @@ class TrainingRunnerTest {
     private static double firstTrainLoss(RunResult r) throws Exception {
         return MetricsLog.read(r.runDirectory().resolve("metrics.jsonl")).stream().filter(o -> o.get("type").getAsString().equals("train"))
                 .findFirst().orElseThrow().get("loss").getAsDouble();
+    }
+
+    /**
+     * A teacher with another tokenizer: a sequence-level task re-tokenises the texts per model, so the
+     * teacher reads its own ids (its accuracy beside the student's is the one its own run measured), with
+     * and without the cache; token-by-token objectives are refused, naming the objective.
+     */
+    @Test
+    void aTeacherWithAnotherTokenizerReadsTheTextsAsItsOwnTokenizerEncodesThem() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(96, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(40, 2));
+        try (Peft4j peft4j = host()) {
+            RunResult teacherRun = peft4j.experiment(ConfigFactory.parseString(experiment(train, eval)), "model.source = tiny-other",
+                    "run.dir=" + dir.resolve("teacher")).run();
+            assertThat(TinySetup.TOKENIZER.encode("the movie was great", 64).ids())
+                    .isNotEqualTo(OTHER_TOKENIZER.encode("the movie was great", 64).ids());
+            String student = experiment(train, eval).replace("epochs = 5", "epochs = 2") + "teacher.run = \"" + dir.resolve("teacher") + "\"\n";
+            RunResult plain = peft4j.experiment(ConfigFactory.parseString(student), "run.dir=" + dir.resolve("plain")).run();
+            String kd = student + "objectives = [ { name = soft-target-kl, temperature = 2, alpha = 1 } ]\n";
+            RunResult distilled = peft4j.experiment(ConfigFactory.parseString(kd), "run.dir=" + dir.resolve("kd")).run();
+            RunResult cached = peft4j.experiment(ConfigFactory.parseString(kd + "teacher.cache = true\n"), "run.dir=" + dir.resolve("cached")).run();
+            // the teacher is scored on its own token ids: the accuracy its own run reported
+            for (RunResult r : List.of(plain, distilled, cached)) {
+                assertThat(r.metrics().get("teacher_accuracy")).isEqualTo(teacherRun.metrics().get("accuracy"));
+            }
+            assertThat(distilled.metrics().get("kl_to_teacher")).isLessThan(plain.metrics().get("kl_to_teacher"));
+            assertThat(cached.metrics().get("kl_to_teacher")).isCloseTo(distilled.metrics().get("kl_to_teacher"), org.assertj.core.api.Assertions.within(1e-3));
+            System.out.printf("re-tokenised KD: teacher %.4f; kl plain %.5f kd %.5f cached %.5f%n", teacherRun.metrics().get("accuracy"),
+                    plain.metrics().get("kl_to_teacher"), distilled.metrics().get("kl_to_teacher"), cached.metrics().get("kl_to_teacher"));
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(student
+                    + "objectives = [ { name = hidden-state, student-layers = [1], teacher-layers = [1] } ]\n"), "run.dir=" + dir.resolve("hs")).run())
+                    .hasMessageContaining("objectives[0] (hidden-state) compares the models token by token")
+                    .hasMessageContaining("tokenises differently from model.source = tiny");
+        }
     }
 
     @Test
