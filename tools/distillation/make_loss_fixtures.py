@@ -14,6 +14,10 @@ References (exactly the formulas the papers' code uses):
 - token-level KL (causal LM): the same kl_div over the positions whose shifted label is not -100.
 - hidden-state MSE: F.mse_loss(s[mask], t[mask]); cosine: F.cosine_embedding_loss(s[mask], t[mask], ones)
   (DistilBERT's cosine_loss), mask = the attention mask.
+- attention transfer on attention probabilities [batch, heads, seq, seq]: KL (MiniLM):
+  F.kl_div(log(s.clamp_min(1e-12)), t, reduction="none").sum(-1), the mean over heads and real queries;
+  MSE (TinyBERT): F.mse_loss(s[pairs], t[pairs]) over real (query, key) pairs of every head. A teacher
+  with another head count is compared head-averaged.
 """
 import json
 import pathlib
@@ -80,6 +84,44 @@ cases["hidden_mse"] = {"loss": value, "grad": grad}
 value, grad = with_grad(lambda x: F.cosine_embedding_loss(x[m], ht[m], torch.ones(int(m.sum()), dtype=torch.float64)), hs)
 cases["hidden_cosine"] = {"loss": value, "grad": grad}
 cases["hidden_inputs"] = {"student": flat(hs), "teacher": flat(ht), "mask": flat(mask), "shape": [B, T_, H]}
+
+# attention probabilities [batch, heads, seq, seq]: softmax over the keys with padded keys masked out
+B, T_ = 2, 4
+amask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+additive = (1 - amask[:, None, None, :].double()) * -1e9
+
+
+def probs(heads):
+    return torch.softmax(torch.randn(B, heads, T_, T_, dtype=torch.float64) * 2 + additive, -1)
+
+
+a_s = probs(2)
+a_t = probs(2)
+a_t4 = probs(4)
+queries = amask[:, None, :].double()  # [B, 1, T]
+pairs = (amask[:, None, :, None] * amask[:, None, None, :]).bool()  # [B, 1, T, T]
+
+
+def attention_kl(x, t):
+    if t.shape[1] != x.shape[1]:
+        x, t = x.mean(1, keepdim=True), t.mean(1, keepdim=True)
+    per_query = F.kl_div(torch.log(x.clamp_min(1e-12)), t, reduction="none").sum(-1)  # [B, H, T]
+    return (per_query * queries).sum() / (queries.sum() * x.shape[1])
+
+
+def attention_mse(x, t):
+    if t.shape[1] != x.shape[1]:
+        x, t = x.mean(1, keepdim=True), t.mean(1, keepdim=True)
+    m = pairs.expand(-1, x.shape[1], -1, -1)
+    return F.mse_loss(x[m], t[m])
+
+
+for name, fn, teacher in [("attention_kl", attention_kl, a_t), ("attention_mse", attention_mse, a_t),
+                          ("attention_kl_heads", attention_kl, a_t4), ("attention_mse_heads", attention_mse, a_t4)]:
+    value, grad = with_grad(lambda x, fn=fn, teacher=teacher: fn(x, teacher), a_s)
+    cases[name] = {"loss": value, "grad": grad}
+cases["attention_inputs"] = {"student": flat(a_s), "teacher": flat(a_t), "teacher4": flat(a_t4), "mask": flat(amask),
+                             "shape": [B, 2, T_, T_]}
 
 cases["torch_version"] = torch.__version__
 OUT.parent.mkdir(parents=True, exist_ok=True)

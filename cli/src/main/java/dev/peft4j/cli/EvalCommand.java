@@ -36,6 +36,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--plugins", paramLabel = "DIR", description = "A directory of plugin jars.")
     Path plugins;
 
+    @Option(names = "--timing", paramLabel = "N", defaultValue = "0",
+            description = "Also time inference: one untimed warm-up pass over the evaluation data, then N timed passes; prints the median examples/s on stderr.")
+    int timing;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -50,6 +54,20 @@ final class EvalCommand implements Callable<Integer> {
             Evaluation e = Evaluator.evaluate(setup.taskModel(), setup.eval().get(), experiment.settings(TrainConfig.class).evalBatchSize(),
                     setup.padId());
             out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(e.metrics()));
+            if (timing > 0) {
+                int batch = experiment.settings(TrainConfig.class).evalBatchSize();
+                java.util.List<Double> rates = new java.util.ArrayList<>();
+                for (int pass = 0; pass < timing; pass++) {
+                    long t0 = System.nanoTime();
+                    Evaluator.evaluate(setup.taskModel(), setup.eval().get(), batch, setup.padId());
+                    rates.add(setup.eval().get().size() / ((System.nanoTime() - t0) / 1e9));
+                }
+                java.util.Collections.sort(rates);
+                spec.commandLine().getErr().printf(java.util.Locale.ROOT, "inference: %.1f examples/s (median of %d passes over %d examples, batch %d; all: %s)%n",
+                        rates.get(rates.size() / 2), timing, setup.eval().get().size(), batch,
+                        rates.stream().map(r -> String.format(java.util.Locale.ROOT, "%.1f", r)).toList());
+                spec.commandLine().getErr().flush();
+            }
         }
         out.flush();
         return 0;

@@ -86,6 +86,12 @@ class TrainEvalPredictCommandTest {
         assertThat(JsonParser.parseString(evalJson).getAsJsonObject().getAsJsonObject("metrics").get("accuracy"))
                 .isEqualTo(metrics.get("accuracy"));
 
+        // --timing N: the same metrics on stdout, and the inference rate (median of N timed passes) on stderr
+        Result timed = run("eval", runDir.toString(), "--timing", "3");
+        assertThat(timed.code()).as(timed.err()).isZero();
+        assertThat(JsonParser.parseString(timed.out().strip()).getAsJsonObject()).isEqualTo(metrics);
+        assertThat(timed.err()).containsPattern("inference: [0-9.]+ examples/s \\(median of 3 passes over [0-9]+ examples, batch [0-9]+; all: \\[[0-9.]+, [0-9.]+, [0-9.]+\\]\\)");
+
         // an override scores another split: the same sentences with every label flipped give exactly 1 - accuracy
         Path flipped = dir.resolve("flipped.tsv");
         Files.write(flipped, Files.readAllLines(eval).stream()

@@ -116,4 +116,56 @@ public final class DistillationLosses {
                     + " (different hidden sizes need projection = auto or always; different sequence lengths need the same tokenizer)");
         }
     }
+
+    /**
+     * Attention transfer, MiniLM's KL: for each head and real query, {@code KL(t || s)} between the teacher's
+     * and the student's attention distributions over the keys, {@code sum_k t log(t / s)} (probabilities
+     * clamped at 1e-12 inside the logs, so masked keys, where both are 0, add 0); the mean over heads and
+     * real queries. Different head counts compare the head-averaged maps.
+     *
+     * @param student {@code [batch, heads, seq, seq]} attention probabilities
+     * @param teacher {@code [batch, heads', seq, seq]}
+     * @param attentionMask int64 {@code [batch, seq]}, 1 for real tokens
+     */
+    public static NDArray attentionKl(NDArray student, NDArray teacher, NDArray attentionMask, ForwardContext context) {
+        NDArray[] st = alignHeads("kl", student, teacher.stopGradient(), attentionMask);
+        NDArray eps = context.scalar(1e-12f);
+        NDArray logS = st[0].maximum(eps).log();
+        NDArray logT = st[1].maximum(eps).log();
+        NDArray perQuery = st[1].mul(logT.sub(logS)).sum(new int[] {-1});                          // [B, H, T]
+        NDArray queries = attentionMask.toType(DataType.FLOAT32, false).expandDims(1);              // [B, 1, T]
+        float heads = st[0].getShape().get(1);
+        NDArray count = queries.sum().mul(heads).maximum(context.scalar(1f));                       // no grad
+        return perQuery.mul(queries).sum().div(count);
+    }
+
+    /**
+     * Attention transfer, TinyBERT's MSE: the squared difference of the attention probabilities, the mean
+     * over heads and (real query, real key) pairs. Different head counts compare the head-averaged maps.
+     */
+    public static NDArray attentionMse(NDArray student, NDArray teacher, NDArray attentionMask, ForwardContext context) {
+        NDArray[] st = alignHeads("mse", student, teacher.stopGradient(), attentionMask);
+        NDArray m = attentionMask.toType(DataType.FLOAT32, false);                                  // [B, T]
+        NDArray pairs = m.expandDims(1).expandDims(-1).mul(m.expandDims(1).expandDims(1));          // [B, 1, T, T]
+        NDArray diff = st[0].sub(st[1]);
+        float heads = st[0].getShape().get(1);
+        NDArray count = pairs.sum().mul(heads).maximum(context.scalar(1f));
+        return diff.mul(diff).mul(pairs).sum().div(count);
+    }
+
+    private static NDArray[] alignHeads(String what, NDArray student, NDArray teacher, NDArray mask) {
+        Shape s = student.getShape();
+        Shape t = teacher.getShape();
+        Shape m = mask.getShape();
+        if (s.dimension() != 4 || t.dimension() != 4 || s.get(0) != t.get(0) || s.get(2) != t.get(2) || s.get(3) != t.get(3)
+                || s.get(2) != s.get(3) || !m.equals(new Shape(s.get(0), s.get(2)))) {
+            throw new Peft4jException("attention " + what + " loss: student maps " + s + ", teacher maps " + t + " and mask " + m
+                    + " do not match; expected [batch, heads, seq, seq] twice and [batch, seq] (virtual tokens of prefix or prompt tuning,"
+                    + " or another tokenizer, change the positions)");
+        }
+        if (s.get(1) == t.get(1)) {
+            return new NDArray[] {student, teacher};
+        }
+        return new NDArray[] {student.mean(new int[] {1}, true), teacher.mean(new int[] {1}, true)};
+    }
 }

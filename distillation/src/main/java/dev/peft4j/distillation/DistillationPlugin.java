@@ -25,7 +25,7 @@ public final class DistillationPlugin implements Peft4jPlugin {
 
     @Override
     public List<ObjectiveFactory<?>> objectives() {
-        return List.of(new SoftTargetKl(), new HiddenState(), new TokenKl());
+        return List.of(new SoftTargetKl(), new HiddenState(), new TokenKl(), new Attention());
     }
 
     static final class SoftTargetKl implements ObjectiveFactory<SoftTargetConfig> {
@@ -91,6 +91,28 @@ public final class DistillationPlugin implements Peft4jPlugin {
         @Override
         public Objective create(TokenKlConfig config, PluginContext context) {
             return new TokenKlObjective(config);
+        }
+    }
+
+    static final class Attention implements ObjectiveFactory<AttentionConfig> {
+        @Override
+        public String name() {
+            return "attention";
+        }
+
+        @Override
+        public String description() {
+            return "attention transfer: KL (MiniLM) or MSE (TinyBERT) between mapped student and teacher attention maps over real tokens";
+        }
+
+        @Override
+        public AttentionConfig parseConfig(Config section) {
+            return AttentionConfig.parse(section);
+        }
+
+        @Override
+        public Objective create(AttentionConfig config, PluginContext context) {
+            return AttentionObjective.create(config, context);
         }
     }
 }

@@ -207,4 +207,46 @@ class DistillationLossesTest {
                     .isInstanceOf(Peft4jException.class).hasMessageContaining("projection");
         }
     }
+
+    private NDArray attentionTensor(JsonObject in, String key, long heads) {
+        JsonArray values = in.getAsJsonArray(key);
+        JsonArray shape = in.getAsJsonArray("shape");
+        double[] d = new double[values.size()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = values.get(i).getAsDouble();
+        }
+        long b = shape.get(0).getAsLong();
+        long t = shape.get(2).getAsLong();
+        return manager.create(d, new Shape(b, heads, t, t)).duplicate();
+    }
+
+    @Test
+    void attentionKlAndMseEqualTorchOverRealQueriesAndKeysAlsoAcrossHeadCounts() {
+        JsonObject in = fixtures.getAsJsonObject("attention_inputs");
+        NDArray s = attentionTensor(in, "student", 2);
+        NDArray t = attentionTensor(in, "teacher", 2);
+        NDArray t4 = attentionTensor(in, "teacher4", 4);
+        JsonArray m = in.getAsJsonArray("mask");
+        long[] mask = new long[m.size()];
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = m.get(i).getAsLong();
+        }
+        NDArray attentionMask = manager.create(mask, new Shape(s.getShape().get(0), s.getShape().get(2)));
+        JsonObject kl = fixtures.getAsJsonObject("attention_kl");
+        check(s, ctx -> x -> DistillationLosses.attentionKl(x, t, attentionMask, ctx), kl.get("loss").getAsDouble(), kl.getAsJsonArray("grad"));
+        JsonObject mse = fixtures.getAsJsonObject("attention_mse");
+        check(s, ctx -> x -> DistillationLosses.attentionMse(x, t, attentionMask, ctx), mse.get("loss").getAsDouble(), mse.getAsJsonArray("grad"));
+        JsonObject klHeads = fixtures.getAsJsonObject("attention_kl_heads");
+        check(s, ctx -> x -> DistillationLosses.attentionKl(x, t4, attentionMask, ctx), klHeads.get("loss").getAsDouble(),
+                klHeads.getAsJsonArray("grad"));
+        JsonObject mseHeads = fixtures.getAsJsonObject("attention_mse_heads");
+        check(s, ctx -> x -> DistillationLosses.attentionMse(x, t4, attentionMask, ctx), mseHeads.get("loss").getAsDouble(),
+                mseHeads.getAsJsonArray("grad"));
+        // maps of other positions (a prompt-tuned student) are refused, naming both shapes
+        try (NDManager step = manager.newSubManager()) {
+            NDArray longer = step.ones(new Shape(2, 2, 6, 6));
+            assertThatThrownBy(() -> DistillationLosses.attentionKl(longer, t, attentionMask, ForwardContext.inference(step)))
+                    .isInstanceOf(Peft4jException.class).hasMessageContaining("(2, 2, 6, 6)").hasMessageContaining("(2, 2, 4, 4)");
+        }
+    }
 }

@@ -63,10 +63,10 @@ class DistillationPluginTest {
     }
 
     @Test
-    void serviceLoaderFindsThePluginWithItsThreeObjectives() {
+    void serviceLoaderFindsThePluginWithItsFourObjectives() {
         List<String> names = ServiceLoader.load(Peft4jPlugin.class).stream().map(ServiceLoader.Provider::get)
                 .filter(p -> p instanceof DistillationPlugin).flatMap(p -> p.objectives().stream()).map(ObjectiveFactory::name).toList();
-        assertThat(names).containsExactly("soft-target-kl", "hidden-state", "token-kl");
+        assertThat(names).containsExactly("soft-target-kl", "hidden-state", "token-kl", "attention");
         assertThat(new DistillationPlugin().objectives()).allSatisfy(f -> assertThat(f.description()).isNotBlank());
     }
 
@@ -108,6 +108,23 @@ class DistillationPluginTest {
                 .hasMessageContaining("student-layers").hasMessageContaining("-1");
         assertThatThrownBy(() -> parse("hidden-state", "loss = l1")).isInstanceOf(InvalidConfigException.class)
                 .hasMessageContaining("loss").hasMessageContaining("'l1'").hasMessageContaining("[mse, cosine]");
+    }
+
+    @Test
+    void attentionLayerMapIsCheckedAgainstBothModelsAndDefaultsToTheLastLayers() {
+        PluginContext context = FakeModels.context(FakeModels.model(manager, 6, 384), FakeModels.model(manager, 12, 384));
+        assertThatThrownBy(() -> create("attention", "student-layers = [2, 6], teacher-layers = [5, 12]", context))
+                .isInstanceOf(Peft4jException.class)
+                .hasMessageContaining("student-layers contains 6, but the student has 6 attention layers (0..5)")
+                .hasMessageContaining("teacher-layers contains 12, but the teacher has 12 attention layers (0..11)");
+        Objective last = create("attention", "", context);
+        assertThat(last.needs()).containsExactlyInAnyOrder(Need.TEACHER, Need.ATTENTIONS);
+        assertThat(((AttentionObjective) last).pairs()).singleElement().satisfies(p -> assertThat(p).containsExactly(5, 11));
+        assertThatThrownBy(() -> parse("attention", "loss = cosine")).isInstanceOf(InvalidConfigException.class).hasMessageContaining("loss");
+        assertThatThrownBy(() -> parse("attention", "student-layers = [1, 2], teacher-layers = [3]")).isInstanceOf(InvalidConfigException.class)
+                .hasMessageContaining("teacher-layers");
+        assertThatThrownBy(() -> create("attention", "", FakeModels.context(FakeModels.model(manager, 6, 384), null)))
+                .isInstanceOf(Peft4jException.class).hasMessageContaining("needs a teacher");
     }
 
     @Test

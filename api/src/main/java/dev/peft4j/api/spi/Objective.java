@@ -26,7 +26,11 @@ public interface Objective {
         TEACHER_LOGITS,
         /** Every layer's hidden state, of the student and (with {@link #TEACHER}) the teacher ({@link ModelOutput#hiddenStates()}). */
         HIDDEN_STATES,
-        /** Attention maps; no built-in model returns them yet, so the host refuses an objective that needs them. */
+        /**
+         * Every attention layer's probabilities, of the student and (with {@link #TEACHER}) the teacher
+         * ({@link Outputs#attentions()}, {@code [batch, heads, queries, keys]} by layer; see
+         * {@link dev.peft4j.api.model.AttentionCapture}). Not available from a teacher cache.
+         */
         ATTENTIONS
     }
 
@@ -59,9 +63,19 @@ public interface Objective {
     /**
      * A model's backbone output plus its head output (logits). For the teacher, {@code head} is null when
      * it has no head, and {@code backbone} is null when its logits come from a cache (objectives that need
-     * hidden states are refused with a cache).
+     * hidden states are refused with a cache). {@code attentions}: each attention layer's probabilities when
+     * an objective needs {@link Need#ATTENTIONS}, else empty.
      */
-    record Outputs(ModelOutput backbone, NDArray head) {}
+    record Outputs(ModelOutput backbone, NDArray head, java.util.List<NDArray> attentions) {
+        public Outputs {
+            attentions = attentions == null ? java.util.List.of() : java.util.List.copyOf(attentions);
+        }
+
+        /** Outputs without attention maps. */
+        public Outputs(ModelOutput backbone, NDArray head) {
+            this(backbone, head, null);
+        }
+    }
 
     /**
      * One micro-batch as an objective sees it.

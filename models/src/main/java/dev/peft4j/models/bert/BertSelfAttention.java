@@ -75,6 +75,8 @@ public final class BertSelfAttention extends Module {
         }
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, nh, S, P + S]
         NDArray probs = (additiveMask == null ? scores : scores.add(additiveMask)).softmax(-1);
+        NDArray captured = probs;
+        context.attribute(dev.peft4j.api.model.AttentionCapture.KEY).ifPresent(c -> c.add(captured));
         probs = child("dropout").forward(probs, context);
         NDArray ctx = probs.matMul(v); // [B, nh, S, hd]
         return new NDList(ctx.transpose(0, 2, 1, 3).reshape(batch, seq, (long) numHeads * headDim));

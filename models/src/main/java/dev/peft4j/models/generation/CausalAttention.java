@@ -70,6 +70,8 @@ public final class CausalAttention {
             ForwardContext context) {
         NDArray scores = query.matMul(key.transpose(0, 1, 3, 2)).mul(context.scalar(scale)).add(bias);
         NDArray probs = scores.softmax(-1);
+        NDArray captured = probs;
+        context.attribute(dev.peft4j.api.model.AttentionCapture.KEY).ifPresent(c -> c.add(captured));
         if (probsDropout != null) {
             probs = probsDropout.forward(probs, context);
         }

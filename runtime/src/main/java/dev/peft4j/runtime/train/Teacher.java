@@ -161,13 +161,22 @@ public final class Teacher implements AutoCloseable {
 
     /** The teacher's outputs on the student's batch, in the step's manager; hidden states when asked for. */
     public Objective.Outputs outputs(ModelInput input, boolean hiddenStates, ForwardContext studentContext) {
+        return outputs(input, hiddenStates, false, studentContext);
+    }
+
+    /** As above; with each attention layer's probabilities when {@code attentions}. */
+    public Objective.Outputs outputs(ModelInput input, boolean hiddenStates, boolean attentions, ForwardContext studentContext) {
         ForwardContext context = ForwardContext.inference(studentContext.manager());
         if (hiddenStates) {
             context.setAttribute(BertModel.OUTPUT_HIDDEN_STATES, true);
         }
+        dev.peft4j.api.model.AttentionCapture capture = attentions ? new dev.peft4j.api.model.AttentionCapture() : null;
+        if (capture != null) {
+            context.setAttribute(dev.peft4j.api.model.AttentionCapture.KEY, capture);
+        }
         ModelOutput output = backbone.forward(input, context);
         NDArray logits = head != null ? head.forward(output, input, context) : output.logits();
-        return new Objective.Outputs(output, logits);
+        return new Objective.Outputs(output, logits, capture == null ? null : capture.maps());
     }
 
     @Override

@@ -22,7 +22,7 @@ import java.util.Optional;
 /**
  * The run's configured objectives with their weights, and the teacher they read. The training loss is
  * {@code taskLoss + sum(weight_i * loss_i)}; an objective that {@link Objective#includesTaskLoss() includes
- * the task loss} replaces the first term. Everything an objective cannot get (a teacher, attention maps)
+ * the task loss} replaces the first term. Everything an objective cannot get (a teacher, the teacher's logits)
  * is refused when this is built, before any training.
  */
 public final class TrainingObjectives {
@@ -46,6 +46,7 @@ public final class TrainingObjectives {
     private final List<Weighted> objectives;
     private final Teacher teacher;
     private final boolean hiddenStates;
+    private final boolean attentions;
     private final boolean taskLossIncluded;
     private final TeacherCache cache;
 
@@ -58,6 +59,7 @@ public final class TrainingObjectives {
         this.teacher = teacher;
         this.cache = cache;
         this.hiddenStates = objectives.stream().anyMatch(o -> o.objective().needs().contains(Need.HIDDEN_STATES));
+        this.attentions = objectives.stream().anyMatch(o -> o.objective().needs().contains(Need.ATTENTIONS));
         this.taskLossIncluded = objectives.stream().anyMatch(o -> o.objective().includesTaskLoss());
     }
 
@@ -77,9 +79,6 @@ public final class TrainingObjectives {
             if (w.objective().needs().contains(Need.TEACHER_LOGITS) && teacher != null && !teacher.hasLogits()) {
                 problems.add(who + " needs the teacher's logits, but " + teacher.source() + " has no head (use teacher.run, a run with a head,"
                         + " or a causal-LM teacher)");
-            }
-            if (w.objective().needs().contains(Need.ATTENTIONS)) {
-                problems.add(who + " needs attention maps, which no built-in model returns yet");
             }
             if (w.objective().includesTaskLoss()) {
                 includers.add(who);
@@ -102,9 +101,9 @@ public final class TrainingObjectives {
         requireNonNull(cache, "cache is null");
         List<String> problems = new ArrayList<>();
         for (Weighted w : objectives) {
-            if (w.objective().needs().contains(Need.HIDDEN_STATES)) {
-                problems.add(w.path() + " (" + w.name() + ") needs the teacher's hidden states, but teacher.cache = true keeps only its logits;"
-                        + " set teacher.cache = false");
+            if (w.objective().needs().contains(Need.HIDDEN_STATES) || w.objective().needs().contains(Need.ATTENTIONS)) {
+                problems.add(w.path() + " (" + w.name() + ") needs the teacher's " + (w.objective().needs().contains(Need.HIDDEN_STATES)
+                        ? "hidden states" : "attention maps") + ", but teacher.cache = true keeps only its logits; set teacher.cache = false");
             }
         }
         if (!problems.isEmpty()) {
@@ -159,7 +158,14 @@ public final class TrainingObjectives {
         if (hiddenStates) {
             context.setAttribute(BertModel.OUTPUT_HIDDEN_STATES, true);
         }
+        dev.peft4j.api.model.AttentionCapture capture = attentions ? new dev.peft4j.api.model.AttentionCapture() : null;
+        if (capture != null) {
+            context.setAttribute(dev.peft4j.api.model.AttentionCapture.KEY, capture);
+        }
         ModelOutput output = student.backbone().forward(input, context);
+        if (capture != null) {
+            context.setAttribute(dev.peft4j.api.model.AttentionCapture.KEY, null);
+        }
         NDArray logits = student.head().forward(output, input, context);
         NDArray taskLoss = student.head().loss(logits, labels, context);
         if (objectives.isEmpty()) {
@@ -172,9 +178,10 @@ public final class TrainingObjectives {
             }
             teacherOutputs = new Objective.Outputs(null, cache.logits(batch, context.manager()));
         } else {
-            teacherOutputs = teacher == null || !needsTeacher() ? null : teacher.outputs(teacher.trainingInput(batch, input, context.manager()), hiddenStates, context);
+            teacherOutputs = teacher == null || !needsTeacher() ? null : teacher.outputs(teacher.trainingInput(batch, input, context.manager()), hiddenStates, attentions, context);
         }
-        Objective.Step step = new Objective.Step(new Objective.Outputs(output, logits), teacherOutputs, taskLoss, input, labels);
+        Objective.Step step = new Objective.Step(new Objective.Outputs(output, logits, capture == null ? null : capture.maps()), teacherOutputs,
+                taskLoss, input, labels);
         NDArray total = taskLossIncluded ? null : taskLoss;
         for (Weighted w : objectives) {
             NDArray loss = w.objective().loss(step, context);

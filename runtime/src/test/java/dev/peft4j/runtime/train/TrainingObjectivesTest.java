@@ -108,6 +108,38 @@ class TrainingObjectivesTest {
         }
     }
 
+    /** Attention transfer: the trainer records both models' attention maps, and the loss is task + weight x the maps' KL. */
+    @Test
+    void attentionTransferReadsBothModelsAttentionMaps() {
+        try (NDManager manager = TinySetup.manager()) {
+            TaskModel student = TinySetup.model(manager);
+            Teacher teacher = teacher(manager, 16);
+            student.setObjectives(TrainingObjectives.of(List.of(objective("attention", "student-layers = [0], teacher-layers = [1]", 1000f, student,
+                    teacher, 0)), teacher));
+            try (NDManager step = manager.newSubManager()) {
+                ForwardContext ctx = ForwardContext.inference(step);
+                dev.peft4j.api.model.AttentionCapture capture = new dev.peft4j.api.model.AttentionCapture();
+                ctx.setAttribute(dev.peft4j.api.model.AttentionCapture.KEY, capture);
+                ModelInput input = BATCH.input(step);
+                NDArray labels = BATCH.labels(step);
+                ModelOutput out = student.backbone().forward(input, ctx);
+                float task = student.head().loss(student.head().forward(out, input, ctx), labels, ctx).getFloat();
+                List<NDArray> teacherMaps = teacher.outputs(input, false, true, ForwardContext.inference(step)).attentions();
+                assertThat(capture.maps()).hasSize(1);
+                assertThat(teacherMaps).hasSize(2);
+                // [batch, heads, seq, seq], rows summing to 1
+                assertThat(capture.maps().get(0).getShape().dimension()).isEqualTo(4);
+                assertThat(capture.maps().get(0).sum(new int[] {-1}).sub(1f).abs().max().getFloat()).isLessThan(1e-5f);
+                float kl = DistillationLosses.attentionKl(capture.maps().get(0), teacherMaps.get(1), input.attentionMask(), ctx).getFloat();
+                // random weights attend almost uniformly: a small KL, weighted up so that dropping it would show
+                assertThat(kl).isGreaterThan(1e-6f);
+                float total = student.trainingLoss(input, labels, ForwardContext.inference(step)).getFloat();
+                assertThat(Math.abs(total - task)).isGreaterThan(1e-3f);
+                assertThat(total).isCloseTo(task + 1000f * kl, within(1e-4f));
+            }
+        }
+    }
+
     @Test
     void whatAnObjectiveNeedsIsCheckedBeforeTraining() {
         try (NDManager manager = TinySetup.manager()) {
@@ -120,19 +152,11 @@ class TrainingObjectivesTest {
             assertThatThrownBy(() -> TrainingObjectives.of(List.of(kd, second), teacher)).isInstanceOf(Peft4jException.class)
                     .hasMessageContaining("objectives[0] (soft-target-kl)").hasMessageContaining("objectives[1] (soft-target-kl)")
                     .hasMessageContaining("at most one");
-            Objective attentions = new Objective() {
-                @Override
-                public java.util.Set<Need> needs() {
-                    return java.util.Set.of(Need.ATTENTIONS);
-                }
-
-                @Override
-                public NDArray loss(Step step, ForwardContext context) {
-                    throw new AssertionError();
-                }
-            };
-            assertThatThrownBy(() -> TrainingObjectives.of(List.of(new TrainingObjectives.Weighted("objectives[0]", "attn", attentions, 1f)), teacher))
-                    .isInstanceOf(Peft4jException.class).hasMessageContaining("attention maps");
+            // attention maps come from a live teacher only
+            TrainingObjectives attention = TrainingObjectives.of(List.of(objective("attention", "", 1f, student, teacher, 0)), teacher);
+            TeacherCache cache = TeacherCache.compute(teacher, TinySetup.dataset(8, 3), 8, 0);
+            assertThatThrownBy(() -> attention.withCache(cache)).isInstanceOf(Peft4jException.class)
+                    .hasMessageContaining("objectives[0] (attention) needs the teacher's attention maps").hasMessageContaining("teacher.cache = false");
         }
     }
 }
