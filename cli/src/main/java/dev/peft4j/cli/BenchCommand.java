@@ -98,8 +98,15 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --workload: record the timed steps with PyTorch's profiler into FILE (Chrome trace JSON).")
     Path trace;
 
+    @Option(names = "--soak", defaultValue = "0", paramLabel = "STEPS",
+            description = "Soak test: train the workload (--workload, default lora-16x64) for STEPS steps in this JVM, printing RSS, live heap"
+                    + " and live NDArrays every 500 steps, then the slope per 1,000 steps.")
+    int soak;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    private Soak soakMonitor;
 
     /** A parsed workload name. */
     record Workload(String name, String method, int batch, int seq) {
@@ -130,6 +137,15 @@ final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--dropout is " + dropout + ", expected a rate in [0, 1)");
         }
         PrintWriter out = spec.commandLine().getOut();
+        if (soak > 0) {
+            steps = soak;
+            warmup = 0;
+            soakMonitor = new Soak(Math.min(500, soak), out);
+            out.println(runHere(Workload.parse(workload != null ? workload : "lora-16x64")).line());
+            out.println(soakMonitor.summary());
+            out.flush();
+            return 0;
+        }
         if (workload != null) {
             out.println(runHere(Workload.parse(workload)).line());
             out.flush();
@@ -224,6 +240,9 @@ final class BenchCommand implements Callable<Integer> {
                     long t2 = System.nanoTime();
                     if (!Double.isFinite(loss)) {
                         throw new Peft4jException("benchmark " + w.name() + ": loss is " + loss + " at step " + (i + 1));
+                    }
+                    if (soakMonitor != null) {
+                        soakMonitor.afterStep(i + 1, backbone.manager());
                     }
                     if (i >= warmup) {
                         nanos[i - warmup] = t2 - t0;

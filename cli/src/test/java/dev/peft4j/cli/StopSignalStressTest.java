@@ -30,10 +30,26 @@ import org.junit.jupiter.api.io.TempDir;
  * signals, a 3.2M one once in 16: their steps spend too little time in backward, so the harness uses MiniLM.
  */
 class StopSignalStressTest {
+    static final Path DATA = Path.of(System.getProperty("peft4j.data", "")).toAbsolutePath();
+
     @TempDir
     Path dir;
 
+    /** PyTorch threads of the children: the original harness's 2; the new workloads 1 (many times faster on a busy host). */
+    private int threads = 2;
+
+    /**
+     * The runs the harness interrupts: LoRA on MiniLM (the original, with SIGINT and SIGTERM), full fine-tuning of MiniLM
+     * (22.6M trainable parameters: each checkpoint holds the whole model and AdamW's two moments, 270 MB) and LoRA on the
+     * stories260K causal LM (Llama architecture, SST-2 sentences as text, perplexity).
+     */
+    enum Workload { LORA_MINILM, FULL_MINILM, STORIES_260K }
+
     private Path experiment() throws IOException {
+        return experiment(Workload.LORA_MINILM);
+    }
+
+    private Path experiment(Workload workload) throws IOException {
         Random r = new Random(3);
         List<String> lines = new ArrayList<>();
         lines.add("sentence\tlabel");
@@ -45,11 +61,25 @@ class StopSignalStressTest {
         Path train = dir.resolve("train.tsv");
         Files.write(train, lines, StandardCharsets.UTF_8);
         Path conf = dir.resolve("exp.conf");
-        Files.writeString(conf, "model { source = \"" + Peft4jCliTest.MINILM + "\", max-length = 64 }\n"
-                + "method { name = lora, r = 8, alpha = 16, target-modules = [query, value] }\n"
-                + "head { name = sequence-classification, pooling = cls }\n"
-                + "data { train { path = \"" + train + "\", format = tsv }, holdout = 0.02 }\n"
-                + "train { epochs = 3, max-steps = 24, batch-size = 32, eval-every = 8, log-every = 1 }\n");
+        String text = switch (workload) {
+            case LORA_MINILM -> "model { source = \"" + Peft4jCliTest.MINILM + "\", max-length = 64 }\n"
+                    + "method { name = lora, r = 8, alpha = 16, target-modules = [query, value] }\n"
+                    + "head { name = sequence-classification, pooling = cls }\n"
+                    + "data { train { path = \"" + train + "\", format = tsv }, holdout = 0.02 }\n"
+                    + "train { epochs = 3, max-steps = 24, batch-size = 32, eval-every = 8, log-every = 1 }\n";
+            case FULL_MINILM -> "model { source = \"" + Peft4jCliTest.MINILM + "\", max-length = 32 }\n"
+                    + "method { name = full }\n"
+                    + "head { name = sequence-classification, pooling = mean }\n"
+                    + "data { train { path = \"" + train + "\", format = tsv }, holdout = 0.01, train-limit = 400 }\n"
+                    + "train { epochs = 1, max-steps = 9, batch-size = 8, learning-rate = 5e-5, eval-every = 3, log-every = 1 }\n";
+            case STORIES_260K -> "model { source = \"" + DATA.resolve("tinystories-260k") + "\", max-length = 32 }\n"
+                    + "method { name = lora, r = 8, alpha = 16, target-modules = [q_proj, v_proj] }\n"
+                    + "head { name = causal-lm }\n"
+                    + "data { train { path = \"" + train + "\", format = tsv, text = sentence, label = \"\" }, holdout = 0.01 }\n"
+                    + "train { epochs = 1, max-steps = 30, batch-size = 8, learning-rate = 1e-2, eval-every = 10, log-every = 1,"
+                    + " metric = perplexity }\n";
+        };
+        Files.writeString(conf, text);
         return conf;
     }
 
@@ -61,7 +91,7 @@ class StopSignalStressTest {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Dai.djl.offline=true", "-Dpeft4j.cache=" + Peft4jCliTest.CACHE,
                 "-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log"), "-Dpeft4j.stop-signals=" + handlers,
-                "-Dpeft4j.debug.slow-write-ms=" + ("KILL".equals(signal) ? 400 : 0),
+                "-Dpeft4j.debug.slow-write-ms=" + ("KILL".equals(signal) ? 400 : 0), "-Dai.djl.pytorch.num_threads=" + threads,
                 "-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(),
                 "train", conf.toString(), "run.dir=\"" + runDir + "\""));
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile()).start();
@@ -82,9 +112,9 @@ class StopSignalStressTest {
             }
             Thread.sleep(delayMillis);
             inWrite = inWrite && writingCheckpoint(runDir);
-            new ProcessBuilder("kill", "-s", signal, Long.toString(p.pid())).start().waitFor();
+            new ProcessBuilder("kill", "-s", signal.equals("KILL9") ? "KILL" : signal, Long.toString(p.pid())).start().waitFor();
         }
-        assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("child finished").isTrue();
+        assertThat(p.waitFor(Integer.getInteger("peft4j.stress.child-timeout-s", 240), TimeUnit.SECONDS)).as("child finished").isTrue();
         List<Path> crashes;
         try (Stream<Path> s = Files.list(crashDir)) {
             crashes = s.toList();
@@ -105,15 +135,44 @@ class StopSignalStressTest {
         }
     }
 
+    /** The last progress step the child printed ({@code step 7/9}), for the report of the moments hit. */
+    private static String lastStep(String err) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("step (\\d+)/(\\d+)").matcher(err);
+        String last = "before step 1";
+        while (m.find()) {
+            last = "after step " + m.group(1) + "/" + m.group(2);
+        }
+        return last;
+    }
+
     private static String withoutTimings(String metricsJsonl) {
         return metricsJsonl.replaceAll("\"(elapsed_s|forward_backward_ms|optimizer_ms|eval_s|examples_per_s)\":[-0-9.eE]+,?", "");
     }
 
     @Test
     void signalsAndKillsDuringTrainingStopCleanlyAndTheResumedRunIsExact() throws Exception {
-        int signals = Integer.getInteger("peft4j.stress.signals", 3);
         boolean handlers = !"false".equals(System.getProperty("peft4j.stress.stop-signals"));
-        Path conf = experiment();
+        harness(Workload.LORA_MINILM, Integer.getInteger("peft4j.stress.signals", 3),
+                handlers ? new String[] {"INT", "TERM", "KILL"} : new String[] {"INT", "TERM"}, handlers);
+    }
+
+    /** Issue #15 item 1: kill -9 during a checkpoint write and at a random moment of full fine-tuning; the resumed run is exact. */
+    @Test
+    void fullFineTuningKilledAnywhereResumesExactly() throws Exception {
+        harness(Workload.FULL_MINILM, Integer.getInteger("peft4j.stress.full-kills", 2), new String[] {"KILL", "KILL9"}, true);
+    }
+
+    /** Issue #15 item 1: the same for the stories260K causal-LM run. */
+    @Test
+    void stories260kCausalLmKilledAnywhereResumesExactly() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(DATA.resolve("tinystories-260k")),
+                "peft4j.data not set: no stories260K");
+        harness(Workload.STORIES_260K, Integer.getInteger("peft4j.stress.stories-kills", 2), new String[] {"KILL9", "KILL"}, true);
+    }
+
+    private void harness(Workload workload, int signals, String[] kinds, boolean handlers) throws Exception {
+        threads = workload == Workload.LORA_MINILM ? 2 : 1;
+        Path conf = experiment(workload);
         Child plain = run(conf, dir.resolve("plain"), null, 0, true);
         assertThat(plain.exitCode()).as(plain.err()).isZero();
 
@@ -121,11 +180,11 @@ class StopSignalStressTest {
         Path runDir = dir.resolve("interrupted");
         int crashes = 0;
         List<String> outcomes = new ArrayList<>();
-        String[] kinds = handlers ? new String[] {"INT", "TERM", "KILL"} : new String[] {"INT", "TERM"};
         for (int i = 0; i < signals; i++) {
             String signal = kinds[i % kinds.length];
             Child child = run(conf, runDir, signal, signal.equals("KILL") ? random.nextInt(300) : random.nextInt(1500), handlers);
-            outcomes.add("SIG" + signal + (child.duringCheckpointWrite() ? " (during a checkpoint write)" : "") + " -> exit " + child.exitCode());
+            outcomes.add("SIG" + signal + (child.duringCheckpointWrite() ? " (during a checkpoint write)" : "") + " -> exit " + child.exitCode()
+                    + " " + lastStep(child.err()));
             if (!child.crashFiles().isEmpty() || child.exitCode() == 134) {
                 crashes++;
                 continue;
@@ -136,14 +195,14 @@ class StopSignalStressTest {
             if (!handlers) {
                 continue; // the JVM's own handling: only crashes are counted
             }
-            if (signal.equals("KILL")) {
+            if (signal.startsWith("KILL")) {
                 assertThat(child.exitCode()).as(child.err()).isEqualTo(137);
                 continue;
             }
             assertThat(child.exitCode()).as(child.err()).isEqualTo(signal.equals("INT") ? 130 : 143);
             assertThat(child.err()).contains("stopping on SIG" + signal + " after step").contains("run the same command again to resume");
         }
-        System.err.println("kill/signal stress: " + signals + " signals, handlers " + (handlers ? "on" : "off") + ", crashes " + crashes + ": " + outcomes);
+        System.err.println("kill/signal stress " + workload + ": " + signals + " signals, handlers " + (handlers ? "on" : "off") + ", crashes " + crashes + ": " + outcomes);
         assertThat(crashes).as("native crashes in %d signals: %s", signals, outcomes).isZero();
 
         Child resumed = run(conf, runDir, null, 0, true);

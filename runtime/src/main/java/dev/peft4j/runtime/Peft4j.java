@@ -155,6 +155,9 @@ public final class Peft4j implements AutoCloseable {
             config = PluginClassLoader.withContextLoader(registration.plugin().classLoader(), () -> registration.factory().parseConfig(section));
         } catch (InvalidConfigException e) {
             throw new InvalidConfigException(e.problems().stream().map(p -> p.under("method")).toList());
+        } catch (RuntimeException | LinkageError e) {
+            throw new dev.peft4j.api.Peft4jException("method '" + method + "' from " + registration.plugin().source()
+                    + " failed to read its config: " + e + " (a plugin bug)", e);
         }
         Config reference = injector.getInstance(Config.class);
         PluginContexts contexts = injector.getInstance(PluginContexts.class);

@@ -6,16 +6,20 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.model.TransformerModel;
 import dev.peft4j.api.spi.Objective;
 import dev.peft4j.api.nn.Module;
+import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.Adaptation;
 import dev.peft4j.api.spi.PluginContext;
 import dev.peft4j.api.spi.TaskHead;
 import dev.peft4j.runtime.config.ConfiguredComponent;
+import dev.peft4j.runtime.plugin.ModuleSnapshot;
 import dev.peft4j.runtime.plugin.PluginContexts;
+import dev.peft4j.runtime.plugin.PluginWatchdog;
 import dev.peft4j.runtime.train.TaskModel;
 import dev.peft4j.runtime.train.Teacher;
 import dev.peft4j.runtime.train.TrainingObjectives;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -153,8 +157,73 @@ public final class TrainableModelAssembly {
         return head == null ? Optional.empty() : Optional.of(new TaskModel(backbone, head));
     }
 
+    /**
+     * Runs the method's {@code apply} and checks what it returns: a throw (or a null adaptation, or a trainable set
+     * that is not the tree's) is reported naming the method and the plugin's jar, and the tree is put back as it was
+     * first ({@link ModuleSnapshot}), so nothing stays half-applied. A plugin that hangs is not cut off (plugin code
+     * runs on the thread that owns the engine, and a Java thread cannot be stopped safely): after
+     * {@link PluginWatchdog#warnAfter()} it is named on stderr, and a second Ctrl-C exits.
+     */
     private Adaptation applyMethod(Module root) {
-        return method.applyMethod(root, pluginContext(method));
+        String who = "method '" + method.name() + "' (" + method.path() + ") from " + method.registration().plugin().source();
+        ModuleSnapshot before = ModuleSnapshot.of(root);
+        Adaptation adaptation;
+        try {
+            adaptation = PluginWatchdog.during(who + " in apply", () -> method.applyMethod(root, pluginContext(method)));
+        } catch (Peft4jException e) {
+            before.restore();
+            throw new Peft4jException(who + ": " + e.getMessage() + " (the model was left as it was)", e);
+        } catch (RuntimeException | LinkageError e) {
+            before.restore();
+            throw new Peft4jException(who + " failed in apply: " + e + " (a plugin bug; the model was left as it was)", e);
+        }
+        String wrong = wrongTrainableSet(root, adaptation);
+        if (wrong != null) {
+            before.restore();
+            throw new Peft4jException(who + " returned " + wrong + " (a plugin bug; the model was left as it was)");
+        }
+        return adaptation;
+    }
+
+    /**
+     * What is wrong with the adaptation's trainable set, or null: it must name exactly the parameters of the tree that
+     * are trainable after {@code apply}, under their tree names and as the same objects.
+     */
+    static String wrongTrainableSet(Module root, Adaptation adaptation) {
+        if (adaptation == null) {
+            return "no adaptation (null)";
+        }
+        Map<String, Parameter> declared;
+        try {
+            declared = adaptation.trainableParameters();
+        } catch (RuntimeException e) {
+            return "an adaptation whose trainableParameters() throws " + e;
+        }
+        if (declared == null) {
+            return "an adaptation whose trainableParameters() is null";
+        }
+        Map<String, Parameter> tree = root.namedParameters();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : declared.entrySet()) {
+            Parameter p = tree.get(e.getKey());
+            if (p == null) {
+                problems.add("'" + e.getKey() + "' is declared trainable but is not a parameter of the model");
+            } else if (p != e.getValue()) {
+                problems.add("'" + e.getKey() + "' is declared trainable but is another object than the model's parameter of that name");
+            } else if (!p.trainable()) {
+                problems.add("'" + e.getKey() + "' is declared trainable but is frozen");
+            }
+        }
+        List<String> undeclared = root.trainableParameters().keySet().stream().filter(k -> !declared.containsKey(k)).toList();
+        if (!undeclared.isEmpty()) {
+            problems.add(undeclared.size() + " trainable parameter" + (undeclared.size() == 1 ? " is" : "s are") + " not declared "
+                    + (undeclared.size() <= 3 ? undeclared : undeclared.subList(0, 3) + "...") + " (did apply forget to freeze the base model?)");
+        }
+        if (problems.isEmpty()) {
+            return null;
+        }
+        return "a wrong trainable set: " + String.join("; ", problems.size() <= 3 ? problems : problems.subList(0, 3))
+                + (problems.size() > 3 ? "; and " + (problems.size() - 3) + " more" : "");
     }
 
     private static void makeHeadTrainable(TaskModel taskModel) {

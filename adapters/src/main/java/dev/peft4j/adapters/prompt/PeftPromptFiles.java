@@ -43,7 +43,7 @@ public final class PeftPromptFiles {
             return false;
         }
         Config c = parse(file);
-        if (!c.hasPath("peft_type")) {
+        if (!c.hasPath("peft_type") || c.getValue("peft_type").valueType() != com.typesafe.config.ConfigValueType.STRING) {
             return false;
         }
         String type = c.getString("peft_type");
@@ -189,7 +189,12 @@ public final class PeftPromptFiles {
     }
 
     private static Config parse(Path file) {
-        return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setAllowMissing(false));
+        try {
+            return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON).setAllowMissing(false));
+        } catch (com.typesafe.config.ConfigException e) {
+            // found by ConfigFilesFuzzTest: a duplicate field (or any JSON error) escaped as a raw ConfigException
+            throw new Peft4jException(file + ": not a valid adapter_config.json (" + e.getMessage() + ")", e);
+        }
     }
 
     private static int integer(Config c, Path file, String key) {

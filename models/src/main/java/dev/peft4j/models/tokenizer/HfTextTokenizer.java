@@ -120,14 +120,53 @@ public final class HfTextTokenizer implements TextTokenizer {
     @Override
     public Encoding encode(String text, int maxLength) {
         requireNonNull(text, "text is null");
-        return convert(forMaxLength(maxLength).encode(text));
+        return convert(forMaxLength(maxLength).encode(bounded(text, maxLength)));
     }
 
     @Override
     public Encoding encodePair(String first, String second, int maxLength) {
         requireNonNull(first, "first is null");
         requireNonNull(second, "second is null");
-        return convert(forMaxLength(maxLength).encode(first, second));
+        return convert(forMaxLength(maxLength).encode(bounded(first, maxLength), bounded(second, maxLength)));
+    }
+
+    /** Characters per token of headroom before a long text is cut (a token is rarely more than a dozen characters). */
+    static final int CHARS_PER_TOKEN = 64;
+
+    /**
+     * The part of {@code text} the tokenizer needs to give exactly the encoding of the whole text truncated to
+     * {@code maxLength}. The native tokenizer tokenises a text in full before truncating it, so a 1 MB line costs its
+     * whole tokenisation (280,000 tokens) and, for a pair, HF tokenizers' longest-first truncation runs for minutes at
+     * gigabytes (issue #15: {@code encodePair} of two 1 MB lines did not finish in 14 minutes and grew the JVM to 3 GB).
+     * A text over {@code CHARS_PER_TOKEN * maxLength} characters is cut at the first whitespace after that many
+     * characters (a boundary of every pre-tokenizer peft4j's models use, so the tokens before it are unchanged); the cut
+     * is kept only when its own encoding still holds more than {@code maxLength} tokens, which proves the truncated
+     * result equals the whole text's (truncation keeps a prefix of each sequence, and each sequence keeps at most
+     * {@code maxLength} tokens). Otherwise the cut point doubles, up to the whole text.
+     */
+    String bounded(String text, int maxLength) {
+        long limit = Math.max(1024L, (long) CHARS_PER_TOKEN * maxLength);
+        while (text.length() > limit) {
+            int cut = nextWhitespace(text, (int) limit);
+            if (cut < 0) {
+                return text;
+            }
+            String prefix = text.substring(0, cut);
+            if (forMaxLength(maxLength + 1).encode(prefix).getIds().length > maxLength) {
+                return prefix;
+            }
+            limit *= 2;
+        }
+        return text;
+    }
+
+    private static int nextWhitespace(String text, int from) {
+        for (int i = from; i < text.length(); i++) {
+            if (Character.isWhitespace(text.charAt(i))) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     @Override

@@ -21,89 +21,100 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.statistics.Statistics;
 
 /**
- * Thousands of seeded random corruptions of real files: each must either load completely (every
- * tensor, as NDArray, raw bytes and floats) or raise a SafetensorsException. Any other Throwable
- * fails with the case seed and the corruption applied, so a failure can be replayed.
+ * Property-based fuzzing (jqwik) of the safetensors reader, header and data: a case is a list of one to three
+ * corruptions of a real file (bit flips, header and data overwrites, truncation, a wrong header length, JSON
+ * field edits: offsets, dtypes, shapes, removed keys, swapped offsets, duplicate names; junk appended; digits
+ * changed; bytes inserted or deleted in the header) and a chunk size. Each corruption is a kind (0-9) and a seed
+ * for its details, so jqwik shrinks a failure to the fewest, simplest corruptions. The property: the file loads
+ * completely (every tensor, as NDArray, raw bytes and floats) or raises a {@link SafetensorsException} naming the
+ * file; any other Throwable fails. Tries: 1,000 on the golden file, 100 on stories260K (replacing the hand-rolled
+ * loop of 5,000 + 400 seeded cases, which found nothing new in its last runs; about 10 s together).
  */
 class SafetensorsFuzzTest {
     private static final String[] DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL", "U16", "U64",
         "F8_E4M3", "f32", "", "F32 ", "BOOL\u0000"};
 
-    @TempDir
-    Path dir;
+    private static final NDManager MANAGER = NDManager.newBaseManager();
 
-    @Test
-    void goldenFileSurvives5000Corruptions() throws IOException {
-        Result r = fuzz(SafetensorsTestFiles.goldenBytes(), 5000, 0x5afe_7e45L);
-        // Both outcomes must be common, or the fuzzer is not testing what it claims to.
-        assertThat(r.rejected).isGreaterThan(2000);
-        assertThat(r.loaded).isGreaterThan(250);
+    @AfterContainer
+    static void close() {
+        MANAGER.close();
     }
 
-    @Test
-    void tinyStoriesFileSurvives400Corruptions() throws IOException {
+    /** One corruption: which kind (the cases of {@link #corrupt}) and the seed of its details. */
+    record Corruption(int kind, long seed) {}
+
+    @Provide
+    Arbitrary<List<Corruption>> corruptions() {
+        return Combinators.combine(Arbitraries.integers().between(0, 9), Arbitraries.longs()).as(Corruption::new).list().ofMinSize(1).ofMaxSize(3);
+    }
+
+    @Property(tries = 1000)
+    void goldenFileLoadsOrIsRejectedNamingTheFile(@ForAll("corruptions") List<Corruption> corruptions, @ForAll boolean defaultChunk,
+            @ForAll long chunkSeed) throws IOException {
+        Statistics.collect(check(SafetensorsTestFiles.goldenBytes(), corruptions, defaultChunk, chunkSeed));
+        Statistics.coverage(c -> {
+            c.check("rejected").percentage(p -> p > 30);
+            c.check("loaded").percentage(p -> p > 3);
+        });
+    }
+
+    @Property(tries = 100)
+    void tinyStoriesFileLoadsOrIsRejectedNamingTheFile(@ForAll("corruptions") List<Corruption> corruptions, @ForAll boolean defaultChunk,
+            @ForAll long chunkSeed) throws IOException {
         Path tiny = SafetensorsTestFiles.tinyStories();
-        Assumptions.assumeTrue(tiny != null, "peft4j.data not set or tinystories-260k/model.safetensors missing");
-        Result r = fuzz(Files.readAllBytes(tiny), 400, 0x71_2605L);
-        assertThat(r.rejected).isGreaterThan(160);
-        assertThat(r.loaded).isGreaterThan(20);
+        if (tiny == null) {
+            return; // peft4j.data not set or tinystories-260k/model.safetensors missing
+        }
+        Statistics.collect(check(Files.readAllBytes(tiny), corruptions, defaultChunk, chunkSeed));
     }
 
-    record Result(int loaded, int rejected) {}
-
-    private Result fuzz(byte[] original, int iterations, long seed) throws IOException {
-        Random seeds = new Random(seed);
-        int loaded = 0;
-        int rejected = 0;
-        long start = System.nanoTime();
-        long cpuStart = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
-        try (NDManager manager = NDManager.newBaseManager()) {
-            for (int i = 0; i < iterations; i++) {
-                long caseSeed = seeds.nextLong();
-                Random r = new Random(caseSeed);
-                List<String> applied = new ArrayList<>();
-                byte[] bytes = original;
-                int corruptions = 1 + (r.nextInt(4) == 0 ? r.nextInt(3) : 0);
-                for (int c = 0; c < corruptions; c++) {
-                    bytes = corrupt(bytes, original, r, applied);
-                }
-                long chunk = r.nextBoolean() ? SafetensorsFile.DEFAULT_CHUNK_BYTES
-                        : Math.max(1, original.length / 64) + r.nextInt(Math.max(1, original.length / 2));
-                Path path = dir.resolve("fuzz.safetensors");
-                Files.deleteIfExists(path); // a new inode: earlier mappings never see the new bytes
-                Files.write(path, bytes);
-                String what = "seed " + seed + " case " + i + " (case seed " + caseSeed + ", chunk " + chunk + "): " + applied;
-                try (NDManager step = manager.newSubManager(); SafetensorsFile f = SafetensorsFile.open(path, chunk)) {
-                    for (String name : f.names()) {
-                        TensorEntry e = f.entry(name);
-                        NDArray a = f.load(name, step);
-                        assertThat(a.getShape()).as(what).isEqualTo(e.djlShape());
-                        a.close();
-                        assertThat((long) f.rawBytes(name).remaining()).as(what).isEqualTo(e.byteLength());
-                        if (e.dtype().isFloating()) {
-                            assertThat((long) f.readFloats(name).length).as(what).isEqualTo(e.elementCount());
-                        }
-                    }
-                    loaded++;
-                } catch (SafetensorsException expected) {
-                    if (!expected.getMessage().startsWith("safetensors file " + path)) {
-                        fail(what + ": message does not name the file: " + expected.getMessage(), expected);
-                    }
-                    rejected++;
-                } catch (Throwable t) {
-                    fail(what + ": " + t, t);
+    private static String check(byte[] original, List<Corruption> corruptions, boolean defaultChunk, long chunkSeed) throws IOException {
+        List<String> applied = new ArrayList<>();
+        byte[] bytes = original;
+        for (Corruption c : corruptions) {
+            bytes = corrupt(bytes, original, c.kind(), new Random(c.seed()), applied);
+        }
+        long chunk = defaultChunk ? SafetensorsFile.DEFAULT_CHUNK_BYTES
+                : Math.max(1, original.length / 64) + Math.floorMod(chunkSeed, Math.max(1, original.length / 2));
+        Path dir = Files.createTempDirectory("peft4j-fuzz-st");
+        Path path = dir.resolve("fuzz.safetensors"); // a new file each case: earlier mappings never see the new bytes
+        Files.write(path, bytes);
+        String what = corruptions + " (chunk " + chunk + "): " + applied;
+        try (NDManager step = MANAGER.newSubManager(); SafetensorsFile f = SafetensorsFile.open(path, chunk)) {
+            for (String name : f.names()) {
+                TensorEntry e = f.entry(name);
+                NDArray a = f.load(name, step);
+                assertThat(a.getShape()).as(what).isEqualTo(e.djlShape());
+                a.close();
+                assertThat((long) f.rawBytes(name).remaining()).as(what).isEqualTo(e.byteLength());
+                if (e.dtype().isFloating()) {
+                    assertThat((long) f.readFloats(name).length).as(what).isEqualTo(e.elementCount());
                 }
             }
+            return "loaded";
+        } catch (SafetensorsException expected) {
+            if (!expected.getMessage().startsWith("safetensors file " + path)) {
+                fail(what + ": message does not name the file: " + expected.getMessage(), expected);
+            }
+            return "rejected";
+        } catch (Throwable t) {
+            fail(what + ": " + t, t);
+            return "failed";
+        } finally {
+            Files.deleteIfExists(path);
+            Files.deleteIfExists(dir);
         }
-        long cpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpuStart;
-        System.out.printf("safetensors fuzz: %d cases of a %d-byte file in %.1f s (%.1f s CPU): %d loaded, %d rejected%n",
-                iterations, original.length, (System.nanoTime() - start) / 1e9, cpu / 1e9, loaded, rejected);
-        return new Result(loaded, rejected);
     }
 
     private static int headerEnd(byte[] bytes) {
@@ -114,10 +125,10 @@ class SafetensorsFuzzTest {
         return n < 0 || n > bytes.length - 8 ? bytes.length : (int) (8 + n);
     }
 
-    private static byte[] corrupt(byte[] in, byte[] original, Random r, List<String> applied) {
+    private static byte[] corrupt(byte[] in, byte[] original, int kind, Random r, List<String> applied) {
         byte[] b = in.clone();
         int headerEnd = headerEnd(b);
-        switch (r.nextInt(10)) {
+        switch (kind) {
             case 0: {
                 int pos = r.nextInt(Math.max(1, b.length));
                 if (b.length > 0) {
@@ -221,8 +232,22 @@ class SafetensorsFuzzTest {
         }
     }
 
-    /** Parses the (valid) header, changes one field, and rewrites header length + header + data. */
+    /**
+     * Edits the header of {@code b}, or of the original file when an earlier corruption left a header this editor cannot
+     * walk (a tensor entry that is no longer an object, a missing key): the fuzzer's own JSON handling must not fail a case.
+     */
     private static byte[] editJson(byte[] b, byte[] original, Random r, List<String> applied) {
+        long seed = r.nextLong();
+        try {
+            return editJsonOf(b, original, new Random(seed), applied);
+        } catch (IllegalStateException | NullPointerException | UnsupportedOperationException | IndexOutOfBoundsException e) {
+            applied.add("(editing the original header instead)");
+            return editJsonOf(original, original, new Random(seed), applied);
+        }
+    }
+
+    /** Parses the (valid) header, changes one field, and rewrites header length + header + data. */
+    private static byte[] editJsonOf(byte[] b, byte[] original, Random r, List<String> applied) {
         byte[] base = b;
         JsonObject header;
         try {

@@ -56,6 +56,35 @@ class HfTextTokenizerTest {
         }
     }
 
+    /**
+     * Issue #15: a 1 MB single line is truncated by the tokenizer's own truncation, exactly as the whole line would be,
+     * without tokenising all of it: a pair of 1 MB lines used to run for more than 14 minutes and grow the JVM to 3 GB in
+     * HF tokenizers' longest-first truncation.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aOneMegabyteLineIsTruncatedByTheTokenizerWithoutTokenisingAllOfIt() {
+        try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT)) {
+            String huge = "the cat sat on the mat . ".repeat(40_000); // 1,000,000 characters, 280,000 tokens
+            assertThat(huge).hasSize(1_000_000);
+            Encoding cut = tok.encode(huge, 32);
+            assertThat(cut.ids()).hasSize(32).startsWith(2).endsWith(3);
+            // exactly what truncating a short prefix gives
+            assertThat(cut.ids()).containsExactly(tok.encode("the cat sat on the mat . ".repeat(10), 32).ids());
+            assertThat(tok.bounded(huge, 32)).hasSizeLessThan(4_200);
+            // a pair: each side keeps what longest-first truncation of the whole lines keeps
+            Encoding pair = tok.encodePair(huge, "dogs are playing " + huge, 16);
+            assertThat(pair.ids()).hasSize(16).containsExactly(tok.encodePair("the cat sat on the mat . ".repeat(10),
+                    "dogs are playing " + "the cat sat on the mat . ".repeat(10), 16).ids());
+            // a long text with few tokens (one 2,000-character word is one [UNK]) is not cut: the cut would change the result
+            String word = "x".repeat(2_000) + " ";
+            String fewTokens = word.repeat(10);
+            assertThat(tok.bounded(fewTokens, 32)).isEqualTo(fewTokens);
+            // a long line without whitespace goes whole
+            assertThat(tok.bounded("y".repeat(5_000), 32)).hasSize(5_000);
+        }
+    }
+
     @Test
     void wordsMapToWordIds() {
         try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT)) {

@@ -1,6 +1,7 @@
 package dev.peft4j.runtime.config;
 
 import dev.peft4j.api.config.ConfigReader;
+import dev.peft4j.runtime.data.BadRows;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,8 +13,9 @@ import java.util.Optional;
  * @param trainLimit at most this many training examples (a seeded random subset); 0 = all
  * @param evalLimit the same for evaluation
  * @param holdout the fraction of training data held out for evaluation when there is no eval split
+ * @param badRows {@code data.bad-rows}: what every reader does with a malformed row
  */
-public record DataSettings(Optional<List<String>> labels, int trainLimit, int evalLimit, double holdout) {
+public record DataSettings(Optional<List<String>> labels, int trainLimit, int evalLimit, double holdout, BadRows.Policy badRows) {
     public static final SettingsSection<DataSettings> SECTION = new SettingsSection<>() {
         @Override
         public String path() {
@@ -41,7 +43,13 @@ public record DataSettings(Optional<List<String>> labels, int trainLimit, int ev
             int trainLimit = r.intValue("train-limit", 0, Integer.MAX_VALUE);
             int evalLimit = r.intValue("eval-limit", 0, Integer.MAX_VALUE);
             double holdout = r.doubleValue("holdout", 0, true, 1, false);
-            return new DataSettings(labels, trainLimit, evalLimit, holdout);
+            String policy = r.string("bad-rows");
+            BadRows.Policy badRows = BadRows.Policy.parse(policy);
+            if (badRows == null) {
+                r.problem("bad-rows", "is '" + policy + "', expected fail or skip");
+                badRows = BadRows.Policy.FAIL;
+            }
+            return new DataSettings(labels, trainLimit, evalLimit, holdout, badRows);
         }
     };
 }

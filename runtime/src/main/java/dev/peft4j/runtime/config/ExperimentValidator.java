@@ -143,8 +143,9 @@ public final class ExperimentValidator {
         if (merged.hasPath(DATA) && merged.getValue(DATA).valueType() == ConfigValueType.OBJECT) {
             for (Map.Entry<String, ConfigValue> e : merged.getObject(DATA).entrySet()) {
                 String path = DATA + "." + ConfigUtil.joinPath(e.getKey());
-                if (e.getValue().valueType() != ConfigValueType.OBJECT || !reference.hasPath(path)) {
-                    continue; // reported by the key check
+                if (e.getValue().valueType() != ConfigValueType.OBJECT || !reference.hasPath(path)
+                        || reference.getValue(path).valueType() != ConfigValueType.OBJECT) {
+                    continue; // reported by the key check (an object where the reference has a value, e.g. data.holdout = {}, too)
                 }
                 ConfigObject split = (ConfigObject) e.getValue();
                 Set<String> hostKeys = reference.getObject(path).keySet();

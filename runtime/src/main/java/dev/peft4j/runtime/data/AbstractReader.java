@@ -11,28 +11,22 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** Shared by the built-in readers: UTF-8 decoding with BOM removal, bad-row counting, empty-dataset check. */
 abstract class AbstractReader implements DatasetReader {
-    private static final Logger LOG = LoggerFactory.getLogger(AbstractReader.class);
-
     protected final ReaderConfig config;
-    private volatile int lastSkipped;
-
     AbstractReader(ReaderConfig config) {
         this.config = config;
     }
 
-    /** How many rows the last {@link #read} skipped (only with {@code skip-bad-rows = true}). */
-    public int lastSkipped() {
-        return lastSkipped;
-    }
-
+    /** Reads with {@code data.bad-rows = fail}: the first bad row is an error. */
     @Override
     public final List<Example> read(Source source) throws IOException {
-        BadRows bad = new BadRows(config.skipBadRows());
+        return read(source, new BadRows(BadRows.Policy.FAIL));
+    }
+
+    /** Reads under {@code bad}'s policy; skipped rows are counted (and the first ten named) in {@code bad}. */
+    public final List<Example> read(Source source, BadRows bad) throws IOException {
         List<Example> examples;
         try (InputStream in = source.open();
                 Reader reader = new java.io.InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
@@ -46,12 +40,8 @@ abstract class AbstractReader implements DatasetReader {
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new DataException(source.name() + ": not valid UTF-8 (" + e.getMessage() + ")", e);
         }
-        lastSkipped = bad.skipped();
-        if (bad.skipped() > 0) {
-            LOG.warn("{}: skipped {} bad rows (first: {})", source.name(), bad.skipped(), bad.first());
-        }
         if (examples.isEmpty()) {
-            throw new DataException(source.name() + ": no examples" + (bad.skipped() > 0 ? " (all " + bad.skipped() + " rows were bad)" : ""));
+            throw new DataException(source.name() + ": no examples" + (bad.skipped() > 0 ? " (all " + bad.skipped() + " rows were bad, first: " + bad.named().get(0) + ")" : ""));
         }
         return examples;
     }

@@ -126,10 +126,10 @@ final class BuiltInReaders {
         @Override
         public WordNetConfig parseConfig(Config section) {
             ConfigReader r = new ConfigReader(section, "").allow("name");
+            ReaderConfig.refuseMovedKeys(r, section);
             boolean include = r.bool("include-words");
-            boolean skip = r.bool("skip-bad-rows");
             r.finish();
-            return new WordNetConfig(new ReaderConfig("", "", "", "", "", 0, -1, skip), include);
+            return new WordNetConfig(new ReaderConfig("", "", "", "", "", 0, -1), include);
         }
 
         @Override
@@ -152,6 +152,7 @@ final class BuiltInReaders {
         @Override
         public TextConfig parseConfig(Config section) {
             ConfigReader r = new ConfigReader(section, "").allow("name");
+            ReaderConfig.refuseMovedKeys(r, section);
             int blockSize = r.intValue("block-size", 0, 1 << 20);
             r.finish();
             return new TextConfig(blockSize);
@@ -159,7 +160,7 @@ final class BuiltInReaders {
 
         @Override
         public DatasetReader create(TextConfig config, PluginContext context) {
-            return new TextReader(new ReaderConfig("", "", "", "", "", 0, -1, false), config.blockSize(),
+            return new TextReader(new ReaderConfig("", "", "", "", "", 0, -1), config.blockSize(),
                     context == null ? null : context.tokenizer().orElse(null));
         }
     }
@@ -178,9 +179,9 @@ final class BuiltInReaders {
         @Override
         public PromptCompletionConfig parseConfig(Config section) {
             ConfigReader r = new ConfigReader(section, "").allow("name");
+            ReaderConfig.refuseMovedKeys(r, section);
             String prompt = r.string("prompt");
             String completion = r.string("completion");
-            boolean skip = r.bool("skip-bad-rows");
             if (prompt.isEmpty()) {
                 r.problem("prompt", "is empty, expected the name of the prompt field");
             }
@@ -188,7 +189,7 @@ final class BuiltInReaders {
                 r.problem("completion", "is empty, expected the name of the completion field");
             }
             r.finish();
-            return new PromptCompletionConfig(new ReaderConfig("", "", "", "", "", 0, -1, skip), prompt, completion);
+            return new PromptCompletionConfig(new ReaderConfig("", "", "", "", "", 0, -1), prompt, completion);
         }
 
         @Override

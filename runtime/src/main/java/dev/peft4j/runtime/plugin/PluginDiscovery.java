@@ -135,7 +135,7 @@ public final class PluginDiscovery {
                     break;
                 }
                 out.add(it.next());
-            } catch (ServiceConfigurationError | LinkageError | RuntimeException e) {
+            } catch (ServiceConfigurationError | LinkageError | RuntimeException | StackOverflowError e) {
                 problems.add(where + ": cannot load its plugin: " + describe(e));
                 causes.add(e);
             }
@@ -175,7 +175,7 @@ public final class PluginDiscovery {
                 }
             }
             return true;
-        } catch (LinkageError | RuntimeException e) {
+        } catch (LinkageError | RuntimeException | StackOverflowError e) { // found by PluginJarFuzzTest: a name() that recursed escaped discovery
             problems.add(source + ": plugin " + className + " is broken: " + describe(e));
             causes.add(e);
             return false;

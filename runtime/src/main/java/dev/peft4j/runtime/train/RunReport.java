@@ -22,7 +22,13 @@ import java.util.Map;
 public final class RunReport {
     /** What the page shows besides the curves in {@code metrics.jsonl}. */
     public record Summary(String title, String method, String head, long trainableParameters, long totalParameters,
-            Map<String, Double> finalMetrics, String selectionMetric, Map<String, String> timings, String resolvedConfig) {}
+            Map<String, Double> finalMetrics, String selectionMetric, Map<String, String> timings, String resolvedConfig, List<String> badRows) {
+        /** Without skipped rows. */
+        public Summary(String title, String method, String head, long trainableParameters, long totalParameters, Map<String, Double> finalMetrics,
+                String selectionMetric, Map<String, String> timings, String resolvedConfig) {
+            this(title, method, head, trainableParameters, totalParameters, finalMetrics, selectionMetric, timings, resolvedConfig, List.of());
+        }
+    }
 
     private RunReport() {}
 
@@ -62,6 +68,12 @@ public final class RunReport {
         b.append(row("trainable %", String.format(Locale.ROOT, "%.4f", 100.0 * s.trainableParameters() / Math.max(1, s.totalParameters()))));
         b.append("</table>\n<h2>Timings</h2>\n<table>");
         s.timings().forEach((k, v) -> b.append(row(k, v)));
+        if (!s.badRows().isEmpty()) {
+            // data.bad-rows = skip: per split, the count and the first ten rows with file:line and reason
+            b.append("</table>\n<h2>Skipped rows</h2>\n<ul>");
+            s.badRows().forEach(line -> b.append("<li>").append(esc(line)).append("</li>\n"));
+            b.append("</ul>\n<table>");
+        }
         b.append("</table>\n<h2>Curves</h2>\n<div class=\"charts\">\n");
         if (train.containsKey("loss")) {
             b.append(chart("training loss", train.get("loss"), eval.get("loss"), "train", "eval"));

@@ -20,6 +20,7 @@ import dev.peft4j.runtime.TrainableModelAssembly;
 import dev.peft4j.runtime.config.ConfiguredComponent;
 import dev.peft4j.runtime.config.DataSettings;
 import dev.peft4j.runtime.config.ValidatedExperiment;
+import dev.peft4j.runtime.data.BadRows;
 import dev.peft4j.runtime.data.DataException;
 import dev.peft4j.runtime.data.Fields;
 import dev.peft4j.runtime.data.LabelVocabulary;
@@ -33,7 +34,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 
@@ -56,6 +59,7 @@ public final class TaskSetup implements AutoCloseable {
     private final TokenizedDataset eval;
     private final int maxLength;
     private Teacher teacher;
+    private Map<String, BadRows> badRows = Map.of();
 
     private TaskSetup(ModelLoader.LoadedModel loaded, TextTokenizer tokenizer, TaskModel taskModel, Adaptation adaptation, TaskKind kind,
             LabelVocabulary vocabulary, TokenizedDataset train, TokenizedDataset eval, int maxLength) {
@@ -104,6 +108,7 @@ public final class TaskSetup implements AutoCloseable {
                     + experiment.model().source() + "' has no tokenizer.json; training needs one"));
             PluginContext context = contexts.create(backbone, tokenizer, backbone.manager().getDevice(), runDirectory, trainConfig.seed());
 
+            Map<String, BadRows> badRows = new LinkedHashMap<>();
             List<Example> trainExamples = List.of();
             List<Example> evalExamples = List.of();
             Optional<ConfiguredComponent> trainSplit = Optional.ofNullable(experiment.datasets().get("train"));
@@ -114,10 +119,10 @@ public final class TaskSetup implements AutoCloseable {
             if (readTrain || (readEval && evalSplit.isEmpty())) {
                 ConfiguredComponent split = trainSplit.orElseThrow(() -> new Peft4jException(experiment.source()
                         + ": data.train.path is not set; training needs a training split"));
-                trainExamples = read(experiment, split, "data.train", context);
+                trainExamples = read(experiment, split, "data.train", context, badRows);
             }
             if (evalSplit.isPresent()) {
-                evalExamples = read(experiment, evalSplit.get(), "data.eval", context);
+                evalExamples = read(experiment, evalSplit.get(), "data.eval", context, badRows);
             } else if (readEval && data.holdout() > 0) {
                 List<Example> shuffled = shuffled(trainExamples, trainConfig.seed() ^ 0x5eedL);
                 int held = Math.max(1, (int) Math.round(shuffled.size() * data.holdout()));
@@ -200,6 +205,7 @@ public final class TaskSetup implements AutoCloseable {
             }
             TaskSetup setup = new TaskSetup(loaded, tokenizer, taskModel, adaptation, kind, vocabulary, train, eval, maxLength);
             setup.teacher = teacher;
+            setup.badRows = Map.copyOf(badRows);
             return setup;
         } catch (RuntimeException e) {
             loaded.close();
@@ -292,12 +298,16 @@ public final class TaskSetup implements AutoCloseable {
         return seen.isEmpty() ? List.of() : LabelVocabulary.fromData(seen).labels();
     }
 
-    private static List<Example> read(ValidatedExperiment experiment, ConfiguredComponent split, String path, PluginContext context) {
+    private static List<Example> read(ValidatedExperiment experiment, ConfiguredComponent split, String path, PluginContext context,
+            Map<String, BadRows> badRows) {
         String location = experiment.config().getString(path + ".path");
         DatasetReader reader = split.createDatasetReader(context);
         DatasetReader.Source source = Sources.of(location, null, coordinate -> MavenArtifactResolver.fromEnvironment().resolve(coordinate));
+        BadRows bad = new BadRows(experiment.settings(DataSettings.class).badRows());
         try {
-            return reader.read(source);
+            List<Example> examples = bad.read(reader, source);
+            badRows.put(path, bad);
+            return examples;
         } catch (IOException e) {
             throw new DataException(source.name() + ": cannot read (" + path + ".path): " + e.getMessage(), e);
         }
@@ -314,6 +324,17 @@ public final class TaskSetup implements AutoCloseable {
             return examples;
         }
         return List.copyOf(shuffled(examples, seed).subList(0, limit));
+    }
+
+    /** Per split read ({@code data.train}, {@code data.eval}), the rows skipped under {@code data.bad-rows = skip}. */
+    public Map<String, BadRows> badRows() {
+        Map<String, BadRows> ordered = new LinkedHashMap<>();
+        for (String split : List.of("data.train", "data.eval")) {
+            if (badRows.containsKey(split)) {
+                ordered.put(split, badRows.get(split));
+            }
+        }
+        return ordered;
     }
 
     public TransformerModel backbone() {

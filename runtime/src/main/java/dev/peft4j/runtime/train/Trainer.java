@@ -54,6 +54,7 @@ public final class Trainer {
     private final Checkpointer checkpointer;
     private final MetricsLog log;
     private final PrintStream console;
+    private Map<String, Object> badRows = Map.of();
 
     public Trainer(TaskModel model, TrainConfig config, TokenizedDataset train, TokenizedDataset eval, long padId, Path runDirectory,
             TensorFiles files, PrintStream console) {
@@ -443,6 +444,9 @@ public final class Trainer {
         out.put("steps", steps);
         out.put("train_seconds", seconds);
         out.put("examples", eval == null ? 0 : eval.size());
+        if (!badRows.isEmpty()) {
+            out.put("bad_rows", badRows);
+        }
         try {
             Files.createDirectories(runDirectory);
             Files.writeString(runDirectory.resolve("eval.json"),
@@ -450,6 +454,12 @@ public final class Trainer {
         } catch (IOException e) {
             throw new Peft4jException("cannot write " + runDirectory.resolve("eval.json") + ": " + e.getMessage(), e);
         }
+    }
+
+    /** What {@code eval.json} records under {@code bad_rows} (see {@link dev.peft4j.runtime.data.BadRows#toJson}). */
+    public Trainer badRows(Map<String, Object> badRows) {
+        this.badRows = Map.copyOf(badRows);
+        return this;
     }
 
     static String format(Map<String, Double> metrics) {

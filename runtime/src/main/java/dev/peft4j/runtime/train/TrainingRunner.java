@@ -33,6 +33,12 @@ import java.util.Optional;
  */
 public final class TrainingRunner implements ExperimentRunner {
     public static final String TRAINED_FILE = "model/trainable.safetensors";
+    /**
+     * Written last, when every output is in place ({@code eval.json}, the trained tensors, {@code adapter/},
+     * {@code report.html}); removed when training starts. A run directory without it was stopped (killed, disk full)
+     * before it finished, and eval and predict say so.
+     */
+    public static final String COMPLETE_MARKER = "run-complete.json";
 
     private final ModelLoader modelLoader;
     private final PluginContexts contexts;
@@ -70,6 +76,12 @@ public final class TrainingRunner implements ExperimentRunner {
         }
         long start = System.nanoTime();
         TrainConfig config = experiment.settings(TrainConfig.class);
+        try {
+            // from now until the marker is written again, the directory is a run in progress
+            Files.deleteIfExists(runDirectory.resolve(COMPLETE_MARKER));
+        } catch (IOException e) {
+            throw new Peft4jException("cannot remove " + runDirectory.resolve(COMPLETE_MARKER) + ": " + e.getMessage(), e);
+        }
         // the teacher is loaded (and checked against the data) before the student trains; the setup owns it
         Teacher teacher = teacherLoader.load(experiment).orElse(null);
         try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true, true, teacher)) {
@@ -92,7 +104,16 @@ public final class TrainingRunner implements ExperimentRunner {
                     experiment.method().name(), experiment.head().map(h -> h.name()).orElse("-"), trainable, total, 100.0 * trainable / total,
                     setup.train().size(), setup.eval().map(d -> d.size()).orElse(0));
             labelCounts(setup).ifPresent(console::println);
-            Trainer trainer = new Trainer(model, config, setup.train(), setup.eval().orElse(null), setup.padId(), runDirectory, files, console);
+            List<String> skippedRows = new java.util.ArrayList<>();
+            setup.badRows().forEach((split, rows) -> {
+                String line = dev.peft4j.runtime.data.BadRows.describe(split, rows);
+                if (line != null) {
+                    skippedRows.add(line);
+                    console.println(line);
+                }
+            });
+            Trainer trainer = new Trainer(model, config, setup.train(), setup.eval().orElse(null), setup.padId(), runDirectory, files, console)
+                    .badRows(dev.peft4j.runtime.data.BadRows.toJson(setup.badRows()));
             Trainer.Result result = trainer.train();
             if (result.interrupted()) {
                 throw new RunInterruptedException("training interrupted by SIG" + Interruption.signal().orElse("?") + " after step "
@@ -141,7 +162,7 @@ public final class TrainingRunner implements ExperimentRunner {
             String metric = config.metric().isEmpty() ? Evaluator.defaultMetric(setup.kind()) : config.metric();
             Path report = RunReport.write(runDirectory, new RunReport.Summary(experiment.run().name(), experiment.method().name(),
                     experiment.head().map(h -> h.name()).orElse("-"), trainable, total, result.metrics(), metric, timings,
-                    readResolved(runDirectory)));
+                    readResolved(runDirectory), skippedRows));
             if (!result.metrics().isEmpty()) {
                 Double before = result.initialMetrics().get(metric);
                 if (before != null) {
@@ -151,6 +172,7 @@ public final class TrainingRunner implements ExperimentRunner {
                     console.printf(Locale.ROOT, "held-out %s: %.4f (%d examples)%n", metric, result.metrics().get(metric), setup.eval().get().size());
                 }
             }
+            writeCompleteMarker(runDirectory, result.state().step());
             console.println("report: " + report.toAbsolutePath());
             Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
             if (setup.teacher().isPresent() && setup.eval().isPresent()) {
@@ -164,6 +186,40 @@ public final class TrainingRunner implements ExperimentRunner {
         } catch (IOException e) {
             throw new Peft4jException("cannot write the run's outputs into " + runDirectory + ": " + e.getMessage(), e);
         }
+    }
+
+    private static void writeCompleteMarker(Path runDirectory, long steps) throws IOException {
+        Path temp = runDirectory.resolve("." + COMPLETE_MARKER + ".tmp");
+        Files.writeString(temp, "{\"steps\": " + steps + ", \"finished\": \"" + java.time.Instant.now() + "\"}\n", StandardCharsets.UTF_8);
+        Files.move(temp, runDirectory.resolve(COMPLETE_MARKER), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Refuses a run directory that is not a finished run, saying what it is instead: a run stopped during training
+     * (with or without a checkpoint to resume from), or one stopped while writing its outputs. Runs written before the
+     * marker existed (trained tensors and {@code report.html}, no marker) are accepted.
+     */
+    public static void requireFinished(Path runDirectory) {
+        if (!Files.isDirectory(runDirectory)) {
+            throw new Peft4jException(runDirectory + " is not a run directory (it does not exist)");
+        }
+        if (Files.isRegularFile(runDirectory.resolve(COMPLETE_MARKER))) {
+            return;
+        }
+        boolean trained = Files.isRegularFile(runDirectory.resolve(TRAINED_FILE));
+        if (trained && Files.isRegularFile(runDirectory.resolve("report.html"))) {
+            return; // finished before the marker was introduced
+        }
+        Path last = runDirectory.resolve("checkpoints").resolve("last");
+        String checkpoint = Files.isDirectory(last) ? "; its last checkpoint is " + last + ": run peft4j train with the same config to resume"
+                + " and finish it" : "; it has no checkpoint, so peft4j train with the same config starts it again";
+        if (trained) {
+            throw new Peft4jException(runDirectory + " is not a finished run: it was stopped while writing its outputs (no " + COMPLETE_MARKER
+                    + ", which is written last)" + checkpoint);
+        }
+        throw new Peft4jException(runDirectory + " is not a finished run: training was stopped before the end (no " + TRAINED_FILE + ", no "
+                + COMPLETE_MARKER + ")" + checkpoint);
     }
 
     /** {@code training labels: neg 3,310, pos 3,690} for single-label classification, so a stray spelling shows at once. */
@@ -220,10 +276,8 @@ public final class TrainingRunner implements ExperimentRunner {
     /** Builds the run's task again and loads its trained tensors (for eval and predict). */
     public static TaskSetup restore(ValidatedExperiment experiment, ModelLoader loader, PluginContexts contexts, TensorFiles files,
             Path runDirectory, boolean readEval) {
+        requireFinished(runDirectory);
         Path trained = runDirectory.resolve(TRAINED_FILE);
-        if (!Files.isRegularFile(trained)) {
-            throw new Peft4jException(runDirectory + " is not a finished run: " + TRAINED_FILE + " is missing");
-        }
         TaskSetup setup = TaskSetup.build(experiment, loader, contexts, runDirectory, TaskSetup.readLabels(runDirectory), false, readEval);
         try (ai.djl.ndarray.NDManager temp = setup.backbone().manager().newSubManager()) {
             Trainer.copyInto(setup.taskModel().trainableParameters(), files.read(trained, temp), trained.toString());

@@ -30,6 +30,11 @@ class ReadersTest {
         return f.create(f.parseConfig(section), null);
     }
 
+    /** Reads with {@code data.bad-rows = skip}. */
+    static List<Example> skip(DatasetReader reader, Path file) throws IOException {
+        return new BadRows(BadRows.Policy.SKIP).read(reader, new FileSource(file));
+    }
+
     private Path write(String name, String content) throws IOException {
         Path p = dir.resolve(name);
         Files.writeString(p, content, StandardCharsets.UTF_8);
@@ -53,10 +58,12 @@ class ReadersTest {
                 .isInstanceOf(DataException.class).hasMessageContaining(f + ":1: no column 'score'").hasMessageContaining("[sentence, label]");
         assertThatThrownBy(() -> reader("tsv", "").read(new FileSource(f)))
                 .hasMessageContaining(f + ":3: has 1 fields, expected 2");
-        AbstractReader skipping = (AbstractReader) reader("tsv", "skip-bad-rows = true");
-        List<Example> ex = skipping.read(new FileSource(f));
+        BadRows skipped = new BadRows(BadRows.Policy.SKIP);
+        List<Example> ex = skipped.read(reader("tsv", ""), new FileSource(f));
         assertThat(ex).extracting(Example::origin).containsExactly(f + ":2");
-        assertThat(skipping.lastSkipped()).isEqualTo(2);
+        assertThat(skipped.skipped()).isEqualTo(2);
+        assertThat(skipped.named()).containsExactly(f + ":3: has 1 fields, expected 2 as in the header [sentence, label]",
+                f + ":4: has 3 fields, expected 2 as in the header [sentence, label]");
     }
 
     @Test
@@ -82,10 +89,10 @@ class ReadersTest {
         Path f = write("d.jsonl", "{\"t\":\"hello\",\"y\":3}\n\n{\"t\":5,\"y\":1}\n{\"words\":[\"EU\",\"rejects\"],\"ner\":[\"B-ORG\",\"O\"],\"t\":\"x\"}\n");
         assertThatThrownBy(() -> reader("jsonl", "text = t, label = y").read(new FileSource(f)))
                 .hasMessageContaining(f + ":3: field 't' is 5, expected a string");
-        List<Example> ex = reader("jsonl", "text = t, label = y, skip-bad-rows = true").read(new FileSource(f));
+        List<Example> ex = skip(reader("jsonl", "text = t, label = y"), f);
         assertThat(ex).hasSize(1);
         assertThat(ex.get(0).fields()).isEqualTo(Map.of("text", "hello", "label", "3"));
-        List<Example> tok = reader("jsonl", "text = \"\", label = \"\", tokens = words, tags = ner, skip-bad-rows = true").read(new FileSource(f));
+        List<Example> tok = skip(reader("jsonl", "text = \"\", label = \"\", tokens = words, tags = ner"), f);
         assertThat(tok).hasSize(1);
         assertThat(tok.get(0).fields()).isEqualTo(Map.of("tokens", List.of("EU", "rejects"), "tags", List.of("B-ORG", "O")));
     }
@@ -102,12 +109,12 @@ class ReadersTest {
         assertThat(pos.get(0).fields().get("tags")).isEqualTo(List.of("NNP", "VBZ"));
         Path bad = write("bad.txt", "EU B-ORG\nrejects\n\nok O\n");
         assertThatThrownBy(() -> reader("conll", "").read(new FileSource(bad))).hasMessageContaining(bad + ":2: has 1 columns");
-        assertThat(reader("conll", "skip-bad-rows = true").read(new FileSource(bad))).hasSize(1);
+        assertThat(skip(reader("conll", ""), bad)).hasSize(1);
         // issue #15: a 3-column line in a 4-column file used to give its chunk tag (B-NP) as the entity tag
         Path short3 = write("short.txt", "EU NNP B-NP B-ORG\nrejects VBZ O\n\nPeter NNP B-NP B-PER\n");
         assertThatThrownBy(() -> reader("conll", "").read(new FileSource(short3)))
                 .hasMessageContaining(short3 + ":2: has 3 columns, but the file's first word line (" + short3 + ":1) has 4");
-        assertThat(reader("conll", "skip-bad-rows = true").read(new FileSource(short3))).singleElement()
+        assertThat(skip(reader("conll", ""), short3)).singleElement()
                 .satisfies(e -> assertThat(e.fields().get("tags")).isEqualTo(List.of("B-PER")));
     }
 

@@ -314,4 +314,116 @@ class TrainingRunnerTest {
             }
         }
     }
+
+    /** Issue #15 item 4: data.bad-rows = skip counts every skipped row and names the first ten in the summary, report.html and eval.json. */
+    @Test
+    void skippedBadRowsAreCountedAndNamedInTheSummaryReportAndEvalJson() throws Exception {
+        List<String> lines = new ArrayList<>(Files.readAllLines(tsv("train.tsv", TinySetup.examples(48, 1)), StandardCharsets.UTF_8));
+        for (int i = 0; i < 12; i++) {
+            lines.add(2 + 4 * i, "a row without its label " + i);
+        }
+        Path train = dir.resolve("train.tsv");
+        Files.write(train, lines, StandardCharsets.UTF_8);
+        Path eval = tsv("dev.tsv", TinySetup.examples(16, 2));
+        Files.writeString(eval, "one\ttwo\tthree\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        String config = experiment(train, eval).replace("epochs = 5", "epochs = 1");
+        try (Peft4j peft4j = host()) {
+            assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(config)).run()).isInstanceOf(DataException.class)
+                    .hasMessageStartingWith(train + ":3: has 1 fields, expected 2").hasMessageContaining("data.bad-rows = skip");
+        }
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream err = System.err;
+        RunResult result;
+        System.setErr(new java.io.PrintStream(console, true, StandardCharsets.UTF_8));
+        try (Peft4j peft4j = host()) {
+            result = peft4j.experiment(ConfigFactory.parseString(config + "data.bad-rows = skip\n")).run();
+        } finally {
+            System.setErr(err);
+        }
+        String summary = console.toString(StandardCharsets.UTF_8);
+        assertThat(summary).contains("data.train: skipped 12 bad rows (data.bad-rows = skip); the first 10: " + train + ":3: has 1 fields")
+                .contains("data.eval: skipped 1 bad row (data.bad-rows = skip); all: " + eval + ":18: has 3 fields");
+        assertThat(summary).contains("48 training and 16 evaluation examples");
+        com.google.gson.JsonObject json = com.google.gson.JsonParser.parseString(Files.readString(result.runDirectory().resolve("eval.json")))
+                .getAsJsonObject().getAsJsonObject("bad_rows");
+        assertThat(json.getAsJsonObject("data.train").get("skipped").getAsInt()).isEqualTo(12);
+        assertThat(json.getAsJsonObject("data.train").getAsJsonArray("first")).hasSize(10);
+        assertThat(json.getAsJsonObject("data.train").getAsJsonArray("first").get(9).getAsString()).startsWith(train + ":39: has 1 fields");
+        assertThat(json.getAsJsonObject("data.eval").get("skipped").getAsInt()).isEqualTo(1);
+        String html = Files.readString(result.runDirectory().resolve("report.html"));
+        assertThat(html).contains("<h2>Skipped rows</h2>").contains("data.train: skipped 12 bad rows").contains(eval + ":18: has 3 fields");
+    }
+
+    /** Issue #15 item 4: a label in the evaluation data that training never saw is an error naming the label and its line. */
+    @Test
+    void aLabelTheTrainingDataNeverHadIsAnErrorNamingItAndItsLine() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(16, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        List<String> lines = new ArrayList<>(Files.readAllLines(eval, StandardCharsets.UTF_8));
+        lines.set(4, "an ambivalent movie\tneutral");
+        Files.write(eval, lines, StandardCharsets.UTF_8);
+        try (Peft4j peft4j = host()) {
+            for (String policy : List.of("fail", "skip")) {
+                assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(experiment(train, eval) + "data.bad-rows = " + policy)).run())
+                        .as(policy).isInstanceOf(DataException.class).hasMessageStartingWith(eval + ":5: label 'neutral' is not in the label vocabulary [neg, pos]");
+            }
+        }
+    }
+
+    /** Issue #15 item 4: a 1 MB line trains and evaluates (the tokenizer truncates it; the HF path is HfTextTokenizerTest's). */
+    @Test
+    void aOneMegabyteLineTrainsAndEvaluates() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(16, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        String huge = "good movie ".repeat(95_000) + "x";
+        Files.writeString(train, huge + "\tpos\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(eval, huge + "\tneg\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        assertThat(huge.length()).isGreaterThan(1_000_000);
+        try (Peft4j peft4j = host()) {
+            RunResult result = peft4j.experiment(ConfigFactory.parseString(experiment(train, eval).replace("epochs = 5", "epochs = 1"))).run();
+            assertThat(result.metrics().get("accuracy")).isBetween(0.0, 1.0);
+            com.google.gson.JsonObject json = com.google.gson.JsonParser.parseString(Files.readString(result.runDirectory().resolve("eval.json")))
+                    .getAsJsonObject();
+            assertThat(json.get("examples").getAsInt()).isEqualTo(9);
+        }
+    }
+
+    /**
+     * Issue #15 item 5: run-complete.json is written last and removed when training starts, so a run directory left by a kill
+     * is recognisable, and eval/predict (TrainingRunner.restore) say what it is and what to do.
+     */
+    @Test
+    void aHalfWrittenRunDirectoryIsRecognisedAndExplained() throws Exception {
+        Path train = tsv("train.tsv", TinySetup.examples(24, 1));
+        Path eval = tsv("dev.tsv", TinySetup.examples(8, 2));
+        TensorFiles files = new SafetensorsTensorFiles();
+        try (Peft4j peft4j = host()) {
+            String config = experiment(train, eval).replace("epochs = 5", "epochs = 1");
+            Path run = peft4j.experiment(ConfigFactory.parseString(config)).run().runDirectory();
+            assertThat(Files.readString(run.resolve(TrainingRunner.COMPLETE_MARKER))).startsWith("{\"steps\": 3, \"finished\": ");
+            ValidatedExperiment again = peft4j.experiment(run.resolve("resolved.conf")).validate();
+            TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(files), files, run, false).close();
+
+            // killed after the trained tensors, before report.html and the marker
+            Files.delete(run.resolve(TrainingRunner.COMPLETE_MARKER));
+            Files.delete(run.resolve("report.html"));
+            assertThatThrownBy(() -> TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(files), files, run, false))
+                    .isInstanceOf(dev.peft4j.api.Peft4jException.class)
+                    .hasMessage(run + " is not a finished run: it was stopped while writing its outputs (no run-complete.json, which is written"
+                            + " last); its last checkpoint is " + run.resolve("checkpoints/last") + ": run peft4j train with the same config to"
+                            + " resume and finish it");
+            // killed during training: no trained tensors yet
+            Files.delete(run.resolve(TrainingRunner.TRAINED_FILE));
+            assertThatThrownBy(() -> TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(files), files, run, false))
+                    .hasMessageStartingWith(run + " is not a finished run: training was stopped before the end (no model/trainable.safetensors,"
+                            + " no run-complete.json); its last checkpoint is ");
+            Checkpointer.deleteTree(run.resolve("checkpoints"));
+            assertThatThrownBy(() -> TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(files), files, run, false))
+                    .hasMessageEndingWith("; it has no checkpoint, so peft4j train with the same config starts it again");
+            // training again finishes it, and the marker is back
+            peft4j.experiment(ConfigFactory.parseString(config)).run();
+            assertThat(run.resolve(TrainingRunner.COMPLETE_MARKER)).exists();
+            TrainingRunner.restore(again, new TinyLoader(), new PluginContexts(files), files, run, false).close();
+        }
+    }
 }
