@@ -240,7 +240,7 @@ public final class Trainer {
      * changed nothing, when a stop is requested between micro-batches.
      */
     private Update optimizerStep(Plan plan, AdamW adam, List<Batch> batches, Loop loop) {
-        if (groups.apply(loop.step, adam) && loop.step > 0) {
+        if (groups.apply(loop.step, adam) && loop.step > 0 && !groups.trivial()) {
             progress("update " + (loop.step + 1) + ": " + groups.activeAt(loop.step).size() + " of " + params(groups) + " parameter tensors train");
         }
         int end = Math.min(loop.batchInEpoch + plan.accumulation(), batches.size());
