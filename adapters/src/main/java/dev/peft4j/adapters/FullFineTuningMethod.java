@@ -8,6 +8,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.ModuleType;
 import dev.peft4j.api.spi.AdapterMethodFactory;
+import dev.peft4j.api.spi.ParameterSchedule;
 import dev.peft4j.api.spi.PluginContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +22,10 @@ import java.util.Set;
  * {@code freeze-embeddings} and {@code trainable-layers}. Layers are the outermost modules of type
  * {@link ModuleType#LAYER} in tree order ({@code encoder.layer.N}, {@code model.layers.N}); with
  * {@code trainable-layers = N} every parameter before the top N layers in tree order (embeddings, lower
- * layers) is frozen, and the top layers and everything after them (pooler, final norm, task head) train.
+ * layers) is frozen, and the top layers and everything after them (pooler, final norm, task head) train;
+ * {@code freeze-layers = N} freezes the embeddings and the bottom N layers. {@code layer-lr-decay},
+ * {@code learning-rate-scale} and {@code unfreeze-every} make the adaptation's {@link ParameterSchedule}
+ * ({@link LayerSchedule}), which the trainer applies as parameter groups.
  */
 public final class FullFineTuningMethod implements AdapterMethodFactory<FullFineTuningConfig> {
     public static final String NAME = "full";
@@ -50,9 +54,10 @@ public final class FullFineTuningMethod implements AdapterMethodFactory<FullFine
         if (trainable.isEmpty()) {
             throw new Peft4jException("method full: the freeze settings (" + describe(config) + ") leave nothing trainable");
         }
+        ParameterSchedule schedule = LayerSchedule.of(root, config);
         TrainableSubset.applyFlags(root, trainable);
         context.logger().info("full: {} of {} parameters trainable ({})", root.trainableParameterCount(), root.parameterCount(), describe(config));
-        return new TrainableSubset(NAME, root, settings(config));
+        return new TrainableSubset(NAME, root, settings(config), schedule);
     }
 
     /** The full names of the parameters that train under {@code config}, in tree order; nothing is changed. */
@@ -77,19 +82,38 @@ public final class FullFineTuningMethod implements AdapterMethodFactory<FullFine
         if (config.trainableLayers() != FullFineTuningConfig.ALL_LAYERS) {
             frozen.addAll(belowTopLayers(root, config.trainableLayers()));
         }
+        if (config.freezeLayers() != FullFineTuningConfig.NO_FREEZE_LAYERS) {
+            int count = layers(root).size();
+            if (count == 0) {
+                throw new Peft4jException("freeze-layers = " + config.freezeLayers() + ", but the model has no modules of type layer. "
+                        + ModulePatterns.describe(root));
+            }
+            if (config.freezeLayers() > count) {
+                throw new Peft4jException("freeze-layers = " + config.freezeLayers() + ", but the model has only " + count + " layers ("
+                        + layers(root).get(0) + " ... " + layers(root).get(count - 1) + "); at most " + count + " (every layer frozen)");
+            }
+            // the embeddings and the bottom N layers = everything before the top (count - N) layers, in tree order
+            frozen.addAll(belowTopLayers(root, count - config.freezeLayers()));
+        }
         Set<String> out = new LinkedHashSet<>(root.namedParameters().keySet());
         out.removeAll(frozen);
         return out;
     }
 
-    /** Parameters before the first of the top {@code n} layers, in tree order. */
-    static List<String> belowTopLayers(Module root, int n) {
+    /** The outermost modules of type layer, in tree order ({@code bert.encoder.layer.0}, ...). */
+    static List<String> layers(Module root) {
         List<String> layers = new ArrayList<>();
         root.namedModules().forEach((path, m) -> {
             if (m.type().equals(ModuleType.LAYER) && layers.stream().noneMatch(l -> path.startsWith(l + "."))) {
                 layers.add(path);
             }
         });
+        return layers;
+    }
+
+    /** Parameters before the first of the top {@code n} layers, in tree order. */
+    static List<String> belowTopLayers(Module root, int n) {
+        List<String> layers = layers(root);
         if (layers.isEmpty()) {
             throw new Peft4jException("trainable-layers = " + n + ", but the model has no modules of type layer. " + ModulePatterns.describe(root));
         }
@@ -123,7 +147,11 @@ public final class FullFineTuningMethod implements AdapterMethodFactory<FullFine
 
     private static String describe(FullFineTuningConfig config) {
         return "freeze " + config.freeze() + ", freeze-embeddings " + config.freezeEmbeddings() + ", trainable-layers "
-                + (config.trainableLayers() == FullFineTuningConfig.ALL_LAYERS ? "all" : config.trainableLayers());
+                + (config.trainableLayers() == FullFineTuningConfig.ALL_LAYERS ? "all" : config.trainableLayers())
+                + (config.freezeLayers() == FullFineTuningConfig.NO_FREEZE_LAYERS ? "" : ", freeze-layers " + config.freezeLayers())
+                + (config.layerLrDecay() == 1.0 ? "" : ", layer-lr-decay " + config.layerLrDecay())
+                + (config.learningRateScales().isEmpty() ? "" : ", learning-rate-scale " + config.learningRateScales())
+                + (config.unfreezeEvery() == 0 ? "" : ", unfreeze-every " + config.unfreezeEvery() + " " + config.unfreezeUnit().name().toLowerCase(java.util.Locale.ROOT));
     }
 
     static Map<String, String> settings(FullFineTuningConfig config) {
@@ -131,6 +159,11 @@ public final class FullFineTuningMethod implements AdapterMethodFactory<FullFine
         out.put("freeze", config.freeze().toString());
         out.put("freeze-embeddings", Boolean.toString(config.freezeEmbeddings()));
         out.put("trainable-layers", Integer.toString(config.trainableLayers()));
+        out.put("freeze-layers", Integer.toString(config.freezeLayers()));
+        out.put("layer-lr-decay", Double.toString(config.layerLrDecay()));
+        out.put("learning-rate-scale", config.learningRateScales().toString());
+        out.put("unfreeze-every", Integer.toString(config.unfreezeEvery()));
+        out.put("unfreeze-unit", config.unfreezeUnit().name().toLowerCase(java.util.Locale.ROOT));
         return out;
     }
 }

@@ -9,6 +9,7 @@ import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Module;
 import dev.peft4j.api.nn.Parameter;
 import dev.peft4j.api.spi.Adaptation;
+import dev.peft4j.api.spi.ParameterSchedule;
 import dev.peft4j.api.spi.TensorFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,14 +38,26 @@ public final class TrainableSubset implements Adaptation {
     private final String method;
     private final Module root;
     private final Map<String, String> settings;
+    private final ParameterSchedule schedule;
 
     /**
      * @param settings the method's settings, written as metadata ({@code peft4j.<key>})
      */
     TrainableSubset(String method, Module root, Map<String, String> settings) {
+        this(method, root, settings, ParameterSchedule.none());
+    }
+
+    /** With a schedule (learning-rate groups, gradual unfreezing) for the trainer. */
+    TrainableSubset(String method, Module root, Map<String, String> settings, ParameterSchedule schedule) {
         this.method = requireNonNull(method, "method is null");
         this.root = requireNonNull(root, "root is null");
         this.settings = new LinkedHashMap<>(requireNonNull(settings, "settings is null"));
+        this.schedule = requireNonNull(schedule, "schedule is null");
+    }
+
+    @Override
+    public ParameterSchedule parameterSchedule() {
+        return schedule;
     }
 
     /**

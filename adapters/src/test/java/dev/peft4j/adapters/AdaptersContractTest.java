@@ -16,7 +16,7 @@ import java.util.function.Predicate;
 
 /**
  * The adapters module's rows of the shared adapter-method contract: full fine-tuning (nothing frozen,
- * freeze patterns, top layers only), BitFit, IA3, LN tuning and bottleneck adapters, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
+ * freeze patterns, top layers only, freeze-layers with a schedule), BitFit, IA3, LN tuning and bottleneck adapters, on the tiny BERT task model ({@code bert.*} + {@code classifier}).
  */
 class AdaptersContractTest extends AdapterMethodContractTest {
     /**
@@ -74,6 +74,9 @@ class AdaptersContractTest extends AdapterMethodContractTest {
                 new MethodRow<>("full, embeddings and LayerNorm frozen", new FullFineTuningMethod(), "freeze-embeddings = true, freeze = [LayerNorm]",
                         name -> !name.startsWith("bert.embeddings.") && !name.contains(".LayerNorm.")),
                 new MethodRow<>("full, top layer only", new FullFineTuningMethod(), "trainable-layers = 1",
+                        name -> name.startsWith("bert.encoder.layer.1.") || name.startsWith("bert.pooler.") || name.startsWith("classifier.")),
+                new MethodRow<>("full, freeze-layers = 1 with layer-lr-decay, learning-rate-scale and gradual unfreezing", new FullFineTuningMethod(),
+                        "freeze-layers = 1, layer-lr-decay = 0.8, learning-rate-scale { classifier = 5 }, unfreeze-every = 2",
                         name -> name.startsWith("bert.encoder.layer.1.") || name.startsWith("bert.pooler.") || name.startsWith("classifier.")),
                 new MethodRow<>("bitfit", new BitFitMethod(), "", name -> name.endsWith(".bias") || name.startsWith("classifier.")),
                 new MethodRow<>("ia3, BERT defaults", new Ia3Method(), "", name -> name.endsWith(".ia3_l"), true),

@@ -33,6 +33,9 @@ class PluginsAndValidateCommandTest {
         assertThat(run.out()).contains("  adapter method ia3: ", "    feedforward-modules = null\n    target-modules = null\n",
                 "  adapter method layernorm-tuning: ", "  adapter method bottleneck: ", "    bottleneck-size = null\n",
                 "    non-linearity = null\n", "    target-modules = null\n    use-dora = false\n");
+        // full fine-tuning's schedule keys
+        assertThat(run.out()).contains("    freeze-layers = null\n    layer-lr-decay = 1\n    learning-rate-scale = {}\n    trainable-layers = null\n"
+                + "    unfreeze-every = 0\n");
     }
 
     @Test

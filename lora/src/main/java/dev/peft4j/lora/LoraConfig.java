@@ -128,6 +128,17 @@ public record LoraConfig(
             return regex != null && regex.toLowerCase(Locale.ROOT).equals(ALL_LINEAR);
         }
 
+        /**
+         * The same selection as the shared {@link dev.peft4j.api.tuner.ModulePatterns} (one matching rule for every method:
+         * exact or dotted suffix, or a full-match regex); {@code all-linear} must be expanded first.
+         */
+        public dev.peft4j.api.tuner.ModulePatterns patterns() {
+            if (isAllLinear()) {
+                throw new IllegalStateException("all-linear is expanded to module paths before matching");
+            }
+            return regex != null ? dev.peft4j.api.tuner.ModulePatterns.regex(regex) : new dev.peft4j.api.tuner.ModulePatterns(names, null);
+        }
+
         @Override
         public String toString() {
             return regex != null ? "'" + regex + "'" : names.toString();

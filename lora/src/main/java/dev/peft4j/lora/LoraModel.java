@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.peft4j.api.Peft4jException;
@@ -15,7 +14,6 @@ import dev.peft4j.api.spi.Adaptation;
 import dev.peft4j.api.spi.TensorFiles;
 import dev.peft4j.api.tuner.PeftKeys;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -144,7 +142,7 @@ public final class LoraModel implements Adaptation {
     }
 
     /** Rank, alpha and scaling per targeted path (PEFT's rank_pattern / alpha_pattern lookup). */
-    private static Map<String, LoraLinear.AdapterSpec> specs(LoraConfig config, List<String> paths) {
+    static Map<String, LoraLinear.AdapterSpec> specs(LoraConfig config, List<String> paths) {
         Map<String, LoraLinear.AdapterSpec> out = new LinkedHashMap<>();
         for (String path : paths) {
             String rKey = TargetSelector.patternKey(config.rankPattern().keySet(), path);
@@ -244,93 +242,7 @@ public final class LoraModel implements Adaptation {
      * for plain LoRA) whose update is the weighted combination of {@code adapters}. Not for DoRA adapters.
      */
     public void addWeightedAdapter(List<String> adapters, List<Double> weights, String newName, Combination combination) {
-        requireNonNull(adapters, "adapters is null");
-        requireNonNull(weights, "weights is null");
-        requireNonNull(combination, "combination is null");
-        if (adapters.isEmpty() || adapters.size() != weights.size()) {
-            throw new Peft4jException("add-weighted-adapter needs as many weights as adapters, got " + adapters + " and " + weights);
-        }
-        List<LoraConfig> sources = new ArrayList<>();
-        for (String a : adapters) {
-            LoraConfig c = requireAdapter(a);
-            if (c.useDora()) {
-                throw new Peft4jException("adapter '" + a + "' is a DoRA adapter; weighted combination supports plain LoRA only");
-            }
-            sources.add(c);
-        }
-        if (adapters.size() == 1) {
-            combination = Combination.LINEAR;
-        }
-        List<Integer> ranks = sources.stream()
-                .map(c -> c.rankPattern().isEmpty() ? c.r() : Math.max(c.r(), Collections.max(c.rankPattern().values()))).toList();
-        int newRank;
-        if (combination == Combination.LINEAR) {
-            if (new LinkedHashSet<>(ranks).size() != 1 || sources.stream().anyMatch(c -> !c.rankPattern().isEmpty())) {
-                throw new Peft4jException("combination 'linear' needs adapters of one rank, got ranks " + ranks + "; use 'cat'");
-            }
-            newRank = ranks.get(0);
-        } else {
-            newRank = ranks.stream().mapToInt(Integer::intValue).sum();
-        }
-        boolean regex = sources.get(0).targetModules() != null && sources.get(0).targetModules().isRegex()
-                && !sources.get(0).targetModules().isAllLinear();
-        LoraConfig.ModuleSelector newTargets;
-        if (regex) {
-            StringBuilder sb = new StringBuilder();
-            for (LoraConfig c : sources) {
-                if (c.targetModules() == null || !c.targetModules().isRegex()) {
-                    throw new Peft4jException("all adapters must give target-modules the same way (all lists or all regular expressions)");
-                }
-                sb.append(sb.length() == 0 ? "" : "|").append('(').append(c.targetModules().regex()).append(')');
-            }
-            newTargets = LoraConfig.ModuleSelector.regex(sb.toString());
-        } else {
-            Set<String> names = new LinkedHashSet<>();
-            for (String a : adapters) {
-                names.addAll(targets.get(a));
-            }
-            newTargets = LoraConfig.ModuleSelector.names(new ArrayList<>(names));
-        }
-        LoraConfig newConfig = sources.get(0).toBuilder().adapterName(newName).r(newRank).alpha(newRank).targetModules(newTargets)
-                .rankPattern(Map.of()).alphaPattern(Map.of()).modulesToSave(List.of()).layersToTransform(null).build();
-        addAdapter(newConfig, 0);
-        for (String path : targets.get(newName)) {
-            LoraLinear lora = (LoraLinear) root.find(path);
-            NDManager manager = lora.baseLayer().weight().getManager();
-            NDArray newA;
-            NDArray newB;
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                NDArray sumA = manager.zeros(lora.loraA(newName).weight().getShape(), DataType.FLOAT32);
-                NDArray sumB = manager.zeros(lora.loraB(newName).weight().getShape(), DataType.FLOAT32);
-                int offset = 0;
-                for (int i = 0; i < adapters.size(); i++) {
-                    String a = adapters.get(i);
-                    if (!lora.adapterNames().contains(a)) {
-                        continue;
-                    }
-                    double ws = weights.get(i) * lora.spec(a).scaling();
-                    NDArray aw = lora.loraA(a).weight().stopGradient();
-                    NDArray bw = lora.loraB(a).weight().stopGradient();
-                    if (combination == Combination.LINEAR) {
-                        double sq = Math.sqrt(Math.abs(ws));
-                        sumA = sumA.add(aw.mul(constant(manager, ws >= 0 ? sq : -sq)));
-                        sumB = sumB.add(bw.mul(constant(manager, sq)));
-                    } else {
-                        int r = lora.spec(a).r();
-                        sumA.set(new ai.djl.ndarray.index.NDIndex(offset + ":" + (offset + r) + ", :"), aw.mul(constant(manager, ws)));
-                        sumB.set(new ai.djl.ndarray.index.NDIndex(":, " + offset + ":" + (offset + r)), bw);
-                        offset += r;
-                    }
-                }
-                newA = sumA;
-                newB = sumB;
-                NDScope.unregister(newA, newB);
-            }
-            lora.loraA(newName).parameter("weight").setValue(newA);
-            lora.loraB(newName).parameter("weight").setValue(newB);
-        }
-        refreshState();
+        LoraWeightedCombination.add(this, adapters, weights, newName, combination);
     }
 
     // ---- merging ------------------------------------------------------------------------------
@@ -409,6 +321,11 @@ public final class LoraModel implements Adaptation {
         return active == null ? List.of() : targets.get(active);
     }
 
+    /** The module paths adapter {@code adapter} wraps (package-private: the helpers' view). */
+    List<String> targetsOf(String adapter) {
+        return targets.get(adapter);
+    }
+
     public List<String> targetedModules(String adapter) {
         requireAdapter(adapter);
         return targets.get(adapter);
@@ -431,28 +348,15 @@ public final class LoraModel implements Adaptation {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (String path : targets.get(adapter)) {
             LoraLinear lora = (LoraLinear) root.find(path);
-            out.put(loraAKey(path), lora.loraA(adapter).weight());
-            out.put(loraBKey(path), lora.loraB(adapter).weight());
+            out.put(LoraKeys.loraA(path), lora.loraA(adapter).weight());
+            out.put(LoraKeys.loraB(path), lora.loraB(adapter).weight());
             if (lora.spec(adapter).dora()) {
-                out.put(magnitudeKey(path), lora.magnitude(adapter).value());
+                out.put(LoraKeys.magnitude(path), lora.magnitude(adapter).value());
             }
         }
-        biasParameters(adapter, config).forEach((name, p) -> out.put(KEY_PREFIX + name, p.value()));
-        modulesToSave.parameters(adapter).keySet().forEach(name -> out.put(KEY_PREFIX + name, modulesToSave.value(adapter, name)));
+        biasParameters(adapter, config).forEach((name, p) -> out.put(LoraKeys.parameter(name), p.value()));
+        modulesToSave.parameters(adapter).keySet().forEach(name -> out.put(LoraKeys.parameter(name), modulesToSave.value(adapter, name)));
         return out;
-    }
-
-    // PEFT's saved names of one LoRA layer's tensors (the shared PeftKeys rule), used by stateDict and expectedShapes alike
-    private static String loraAKey(String path) {
-        return PeftKeys.key(path, "lora_A.weight");
-    }
-
-    private static String loraBKey(String path) {
-        return PeftKeys.key(path, "lora_B.weight");
-    }
-
-    private static String magnitudeKey(String path) {
-        return PeftKeys.key(path, "lora_magnitude_vector");
     }
 
     /** The base biases {@code bias = all | lora_only} trains, by full name (modules to save excluded). */
@@ -461,7 +365,7 @@ public final class LoraModel implements Adaptation {
         if (config.bias() == LoraConfig.Bias.ALL) {
             Set<String> saved = modulesToSave.parameters(adapter).keySet();
             root.namedParameters().forEach((name, p) -> {
-                if ((name.equals("bias") || name.endsWith(".bias")) && !saved.contains(name) && !isAdapterInternal(name)) {
+                if ((name.equals("bias") || name.endsWith(".bias")) && !saved.contains(name) && !LoraKeys.isAdapterInternal(name)) {
                     out.put(name, p);
                 }
             });
@@ -469,15 +373,11 @@ public final class LoraModel implements Adaptation {
             for (String path : targets.get(adapter)) {
                 Linear base = ((LoraLinear) root.find(path)).baseLayer();
                 if (base.hasBias()) {
-                    out.put(path + ".base_layer.bias", base.parameter("bias"));
+                    out.put(LoraKeys.baseLayerBias(path), base.parameter("bias"));
                 }
             }
         }
         return out;
-    }
-
-    private static boolean isAdapterInternal(String name) {
-        return name.contains(".lora_A.") || name.contains(".lora_B.") || name.contains(".lora_magnitude_vector.");
     }
 
     /** Loads the active adapter's tensors (PEFT keys); all checked before any is applied. */
@@ -491,50 +391,25 @@ public final class LoraModel implements Adaptation {
         Map<String, NDArray> current = stateDict(adapter);
         Map<String, Shape> expected = new LinkedHashMap<>();
         current.forEach((k, v) -> expected.put(k, v.getShape()));
-        validate(expected, state, source);
+        LoraAdapterFiles.validate(expected, state, source);
         LoraConfig config = configs.get(adapter);
         for (Map.Entry<String, NDArray> e : state.entrySet()) {
             String key = e.getKey();
             NDArray target = current.get(key);
             NDArray value = copyInto(e.getValue(), target.getManager());
-            String name = key.substring(KEY_PREFIX.length());
-            if (modulesToSave.parameters(adapter).containsKey(name)) {
-                modulesToSave.setValue(adapter, name, value);
-            } else if (key.endsWith(".lora_magnitude_vector")) {
-                ((LoraLinear) root.find(name.substring(0, name.length() - ".lora_magnitude_vector".length()))).magnitude(adapter).setValue(value);
-            } else if (key.endsWith(".lora_A.weight") || key.endsWith(".lora_B.weight")) {
-                String path = name.substring(0, name.length() - ".lora_A.weight".length());
-                LoraLinear lora = (LoraLinear) root.find(path);
-                (key.endsWith(".lora_A.weight") ? lora.loraA(adapter) : lora.loraB(adapter)).parameter("weight").setValue(value);
+            LoraKeys.Parsed parsed = LoraKeys.parse(key);
+            if (parsed.kind() == LoraKeys.Kind.PARAMETER && modulesToSave.parameters(adapter).containsKey(parsed.name())) {
+                modulesToSave.setValue(adapter, parsed.name(), value);
+            } else if (parsed.kind() == LoraKeys.Kind.MAGNITUDE) {
+                ((LoraLinear) root.find(parsed.name())).magnitude(adapter).setValue(value);
+            } else if (parsed.kind() == LoraKeys.Kind.LORA_A || parsed.kind() == LoraKeys.Kind.LORA_B) {
+                LoraLinear lora = (LoraLinear) root.find(parsed.name());
+                (parsed.kind() == LoraKeys.Kind.LORA_A ? lora.loraA(adapter) : lora.loraB(adapter)).parameter("weight").setValue(value);
             } else {
-                biasParameters(adapter, config).get(name).setValue(value);
+                biasParameters(adapter, config).get(parsed.name()).setValue(value);
             }
         }
         refreshState();
-    }
-
-    /** Every file tensor must be expected with the same shape, and every expected tensor present. */
-    private static void validate(Map<String, Shape> expected, Map<String, NDArray> state, String source) {
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, NDArray> e : state.entrySet()) {
-            Shape want = expected.get(e.getKey());
-            if (want == null) {
-                String key = e.getKey();
-                String path = key.startsWith(KEY_PREFIX) ? key.substring(KEY_PREFIX.length()) : key;
-                problems.add("tensor '" + key + "' " + e.getValue().getShape() + " has no counterpart in the model (no adapted module or saved parameter '"
-                        + path + "'" + (key.startsWith(KEY_PREFIX) ? "" : "; keys must start with '" + KEY_PREFIX + "'") + ")");
-            } else if (!want.equals(e.getValue().getShape())) {
-                problems.add("tensor '" + e.getKey() + "' has shape " + e.getValue().getShape() + " but the model expects " + want);
-            }
-        }
-        for (String key : expected.keySet()) {
-            if (!state.containsKey(key)) {
-                problems.add("tensor '" + key + "' " + expected.get(key) + " is missing");
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new Peft4jException(source + " does not fit this model (nothing was applied): " + String.join("; ", problems));
-        }
     }
 
     private static NDArray copyInto(NDArray value, NDManager manager) {
@@ -545,25 +420,14 @@ public final class LoraModel implements Adaptation {
 
     // ---- files --------------------------------------------------------------------------------
 
-    /** Writes the active adapter as PEFT does: adapter_config.json + adapter_model.safetensors. */
+    /** Writes the active adapter as PEFT does: adapter_config.json + adapter_model.safetensors ({@link LoraAdapterFiles}). */
     @Override
     public void save(Path directory, TensorFiles files) {
         save(directory, files, requireActive());
     }
 
     public void save(Path directory, TensorFiles files, String adapter) {
-        requireNonNull(directory, "directory is null");
-        requireNonNull(files, "files is null");
-        LoraConfig config = requireAdapter(adapter);
-        boolean fanInFanOut = targets.get(adapter).stream().anyMatch(p -> ((LoraLinear) root.find(p)).baseLayer().fanInFanOut());
-        Map<String, NDArray> state = stateDict(adapter);
-        try {
-            java.nio.file.Files.createDirectories(directory);
-        } catch (java.io.IOException e) {
-            throw new Peft4jException("cannot create adapter directory " + directory + ": " + e.getMessage(), e);
-        }
-        files.write(directory.resolve(PeftAdapterConfig.WEIGHTS_FILE), state, Map.of("format", "pt"));
-        PeftAdapterConfig.write(directory, config, targets.get(adapter), fanInFanOut);
+        LoraAdapterFiles.save(this, directory, files, adapter);
     }
 
     /**
@@ -573,21 +437,7 @@ public final class LoraModel implements Adaptation {
      */
     @Override
     public void load(Path directory, TensorFiles files) {
-        String adapter = requireActive();
-        LoraConfig mine = configs.get(adapter);
-        LoraConfig saved = PeftAdapterConfig.read(directory, adapter);
-        Path configFile = directory.resolve(PeftAdapterConfig.CONFIG_FILE);
-        checkSame(configFile, "r", saved.r(), mine.r());
-        checkSame(configFile, "lora_alpha", saved.alpha(), mine.alpha());
-        checkSame(configFile, "use_rslora", saved.useRslora(), mine.useRslora());
-        checkSame(configFile, "use_dora", saved.useDora(), mine.useDora());
-        checkSame(configFile, "rank_pattern", saved.rankPattern(), mine.rankPattern());
-        checkSame(configFile, "alpha_pattern", saved.alphaPattern(), mine.alphaPattern());
-        checkSame(configFile, "bias", saved.bias().peftName(), mine.bias().peftName());
-        Path file = directory.resolve(PeftAdapterConfig.WEIGHTS_FILE);
-        try (NDManager scratch = root.namedParameters().values().iterator().next().value().getManager().newSubManager()) {
-            loadStateDict(adapter, files.read(file, scratch), file.toString());
-        }
+        LoraAdapterFiles.load(this, directory, files, requireActive());
     }
 
     /**
@@ -596,80 +446,24 @@ public final class LoraModel implements Adaptation {
      * applied. Becomes active if no adapter was.
      */
     public void loadAdapter(Path directory, TensorFiles files, String adapterName) {
-        requireNonNull(files, "files is null");
         checkUsable();
-        LoraConfig config = PeftAdapterConfig.read(directory, adapterName);
-        if (configs.containsKey(adapterName)) {
-            throw new Peft4jException("an adapter named '" + adapterName + "' already exists; adapters: " + configs.keySet());
-        }
-        Path file = directory.resolve(PeftAdapterConfig.WEIGHTS_FILE);
-        NDManager owner = root.namedParameters().values().iterator().next().value().getManager();
-        try (NDManager scratch = owner.newSubManager()) {
-            Map<String, NDArray> state = files.read(file, scratch);
-            List<String> paths = TargetSelector.select(root, config, modelType);
-            validate(expectedShapes(config, paths), state, file.toString());
-            addAdapter(config, 0);
-            loadStateDict(adapterName, state, file.toString());
-        }
+        LoraAdapterFiles.loadAdapter(this, directory, files, adapterName);
     }
 
-    private void checkSame(Path file, String field, Object saved, Object active) {
-        if (!saved.equals(active)) {
-            throw new Peft4jException(file + ": " + field + " is " + saved + " but the active adapter '" + this.active + "' has " + active
-                    + "; load a different adapter with loadAdapter(directory, files, name)");
-        }
+    /** The model type target defaults are looked up with. */
+    String modelType() {
+        return modelType;
     }
 
-    /** The tensors an adapter with {@code config} on {@code paths} would save, computed without changing the tree. */
-    private Map<String, Shape> expectedShapes(LoraConfig config, List<String> paths) {
-        Map<String, Shape> out = new LinkedHashMap<>();
-        Map<String, LoraLinear.AdapterSpec> specs = specs(config, paths);
-        for (String path : paths) {
-            Module m = root.find(path);
-            Linear base = m instanceof LoraLinear l ? l.baseLayer() : (Linear) m;
-            int r = specs.get(path).r();
-            out.put(loraAKey(path), new Shape(r, base.inFeatures()));
-            out.put(loraBKey(path), new Shape(base.outFeatures(), r));
-            if (config.useDora()) {
-                out.put(magnitudeKey(path), new Shape(base.outFeatures()));
-            }
-        }
-        List<String> savePaths = TargetSelector.modulesToSave(root, config.modulesToSave());
-        Set<String> saved = new LinkedHashSet<>();
-        for (String p : savePaths) {
-            root.find(p).namedParameters().forEach((n, param) -> {
-                out.put(KEY_PREFIX + p + "." + n, param.shape());
-                saved.add(p + "." + n);
-            });
-        }
-        if (config.bias() == LoraConfig.Bias.ALL) {
-            root.namedParameters().forEach((name, p) -> {
-                if ((name.equals("bias") || name.endsWith(".bias")) && !saved.contains(name) && !isAdapterInternal(name)) {
-                    out.put(KEY_PREFIX + biasKey(name, paths), p.shape());
-                }
-            });
-        } else if (config.bias() == LoraConfig.Bias.LORA_ONLY) {
-            for (String path : paths) {
-                Module m = root.find(path);
-                Linear base = m instanceof LoraLinear l ? l.baseLayer() : (Linear) m;
-                if (base.hasBias()) {
-                    out.put(KEY_PREFIX + path + ".base_layer.bias", base.parameter("bias").shape());
-                }
-            }
-        }
-        return out;
-    }
-
-    /** A base bias's name once its module is wrapped ({@code query.bias} becomes {@code query.base_layer.bias}). */
-    private static String biasKey(String name, List<String> paths) {
-        String module = name.substring(0, Math.max(0, name.length() - ".bias".length()));
-        return paths.contains(module) ? module + ".base_layer.bias" : name;
+    /** Whether an adapter of that name exists. */
+    boolean hasAdapter(String adapter) {
+        return configs.containsKey(adapter);
     }
 
     // ---- internals ----------------------------------------------------------------------------
 
     /** Pushes active/disabled to every LoRA layer and sets exactly the active adapter's parameters trainable. */
-    private void refreshState() {
+    void refreshState() {
         Set<String> all = new LinkedHashSet<>();
         targets.values().forEach(all::addAll);
         for (String path : all) {
@@ -701,7 +495,7 @@ public final class LoraModel implements Adaptation {
         }
     }
 
-    private LoraConfig requireAdapter(String adapter) {
+    LoraConfig requireAdapter(String adapter) {
         requireNonNull(adapter, "adapter is null");
         LoraConfig c = configs.get(adapter);
         if (c == null) {
@@ -717,14 +511,10 @@ public final class LoraModel implements Adaptation {
         return active;
     }
 
-    private void checkUsable() {
+    void checkUsable() {
         if (unloaded) {
             throw new Peft4jException("this LoRA model was unloaded; its adapters are gone");
         }
-    }
-
-    private static NDArray constant(NDManager manager, double value) {
-        return manager.full(new Shape(), (float) value, DataType.FLOAT32);
     }
 
     @Override

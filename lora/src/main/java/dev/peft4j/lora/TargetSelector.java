@@ -3,7 +3,6 @@ package dev.peft4j.lora;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.nn.Linear;
 import dev.peft4j.api.nn.Module;
-import dev.peft4j.api.tuner.ModulePatterns;
 import dev.peft4j.lora.LoraConfig.ModuleSelector;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -101,23 +100,20 @@ public final class TargetSelector {
     /** PEFT's {@code check_target_module_exists} for one module path. */
     static boolean matches(LoraConfig config, ModuleSelector targets, String key) {
         ModuleSelector exclude = config.excludeModules();
-        if (exclude != null) {
-            if (exclude.isRegex() ? Pattern.compile(exclude.regex()).matcher(key).matches() : nameOrSuffix(exclude.names(), key)) {
-                return false;
-            }
+        if (exclude != null && !exclude.isAllLinear() && exclude.patterns().matchesName(key)) {
+            return false;
         }
         for (String m : config.modulesToSave()) {
             if (Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(key).lookingAt()) {
                 return false;
             }
         }
-        if (targets.isRegex()) {
-            return Pattern.compile(targets.regex()).matcher(key).matches();
+        // PEFT's check_target_module_exists: a regex must match the whole path; a list entry matches exactly or as a
+        // dotted suffix (ModulePatterns' rule), and only then does layers-to-transform filter
+        boolean found = targets.patterns().matchesName(key);
+        if (targets.isRegex() || targets.names().contains(key)) {
+            return found;
         }
-        if (targets.names().contains(key)) {
-            return true;
-        }
-        boolean found = targets.names().stream().anyMatch(t -> key.endsWith("." + t));
         List<Integer> layers = config.layersToTransform();
         if (found && layers != null && !layers.isEmpty()) {
             Integer index = layerIndex(key, config.layersPattern());
@@ -174,10 +170,6 @@ public final class TargetSelector {
             throw new Peft4jException("modules-to-save " + names + " matched no module. " + describeExisting(candidateModules(root)));
         }
         return out;
-    }
-
-    static boolean nameOrSuffix(List<String> names, String key) {
-        return names.stream().anyMatch(n -> ModulePatterns.matchesEntry(n, key));
     }
 
     static boolean isLinear(Module m) {

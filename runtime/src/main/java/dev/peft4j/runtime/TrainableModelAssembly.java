@@ -34,7 +34,9 @@ import java.util.Optional;
  *       the backbone's (or the bare module's) own tree;</li>
  *   <li>{@link #applyMethod}: the adapter method adapts that root in place (it freezes what it does not
  *       train) with the method's plugin context;</li>
- *   <li>{@link #makeHeadTrainable}: the head's modules are trained as well (PEFT's {@code modules_to_save});</li>
+ *   <li>{@link #makeHeadTrainable}: the head's modules are trained as well (PEFT's {@code modules_to_save}); the
+ *       task model takes the adaptation's {@link dev.peft4j.api.spi.ParameterSchedule} (learning-rate groups,
+ *       gradual unfreezing) for the trainer;</li>
  *   <li>{@link #attachObjectives}: each configured objective is created (with the teacher in its plugin
  *       context), what it needs is checked against what the run has, and the task model's training loss
  *       becomes the head's loss plus the weighted objectives ({@link TrainingObjectives}). Needs a head.</li>
@@ -147,6 +149,7 @@ public final class TrainableModelAssembly {
         Module root = taskModel.map(TaskModel::root).orElseGet(() -> backbone != null ? backbone.module() : bareRoot);
         Adaptation adaptation = applyMethod(root);
         taskModel.ifPresent(TrainableModelAssembly::makeHeadTrainable);
+        taskModel.ifPresent(t -> t.setParameterSchedule(adaptation.parameterSchedule()));
         if (!objectives.isEmpty() || teacher != null) {
             attachObjectives(taskModel.orElseThrow(() -> new IllegalStateException("objectives need a task head")));
         }

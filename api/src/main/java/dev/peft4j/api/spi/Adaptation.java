@@ -32,6 +32,14 @@ public interface Adaptation {
     /** Reads what {@link #save} wrote. Same all-or-nothing rule as {@link #loadStateDict}. */
     void load(Path directory, TensorFiles files);
 
+    /**
+     * Learning-rate scales and unfreezing stages of the trainable parameters (discriminative learning rates,
+     * layer-wise decay, gradual unfreezing); by default every parameter trains at the base rate from the first update.
+     */
+    default ParameterSchedule parameterSchedule() {
+        return ParameterSchedule.none();
+    }
+
     default boolean canMerge() {
         return false;
     }

@@ -126,6 +126,25 @@ public abstract class AdapterMethodContractTest {
         }
     }
 
+    /** The schedule (learning-rate groups, unfreezing stages) gives every trainable parameter a valid group, and stages need an interval. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    public void theParameterScheduleCoversEveryTrainableParameter(Row row) {
+        try (NDManager m = NDManager.newBaseManager(); Subject s = row.newSubject(m)) {
+            Adaptation a = row.apply(s, 1);
+            ParameterSchedule schedule = a.parameterSchedule();
+            assertThat(schedule).isNotNull();
+            for (String name : a.trainableParameters().keySet()) {
+                ParameterSchedule.Group group = schedule.groupOf(name);
+                assertThat(group).as(name).isNotNull();
+                assertThat(group.learningRateScale()).as(name).isPositive();
+                if (schedule.unfreezeEvery() == 0) {
+                    assertThat(group.unfreezeStage()).as(name + ": a stage without an unfreezing interval").isZero();
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     public void saveAndLoadRoundTrip(Row row, @TempDir Path dir) {

@@ -46,6 +46,11 @@ public final class Checkpointer {
     }
 
     public void save(String name, Map<String, NDArray> trainable, Map<String, NDArray> optimizer, TrainState state) {
+        save(name, trainable, optimizer, state, Map.of());
+    }
+
+    /** As above, with extra text files (file name to content, e.g. the parameter schedule) written into the checkpoint too. */
+    public void save(String name, Map<String, NDArray> trainable, Map<String, NDArray> optimizer, TrainState state, Map<String, String> texts) {
         Path target = directory.resolve(name);
         Path temp = directory.resolve("." + name + ".tmp-" + Long.toUnsignedString(System.nanoTime(), 36));
         Path aside = directory.resolve("." + name + ".old");
@@ -56,6 +61,9 @@ public final class Checkpointer {
             files.write(temp.resolve("trainable.safetensors"), trainable, Map.of("format", "pt", "peft4j.checkpoint", name));
             if (optimizer != null) {
                 files.write(temp.resolve("optimizer.safetensors"), optimizer, Map.of("format", "pt"));
+            }
+            for (Map.Entry<String, String> text : texts.entrySet()) {
+                Files.writeString(temp.resolve(text.getKey()), text.getValue(), StandardCharsets.UTF_8);
             }
             Files.writeString(temp.resolve("state.json"), GSON.toJson(state), StandardCharsets.UTF_8);
             deleteTree(aside);
@@ -115,6 +123,20 @@ public final class Checkpointer {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new Peft4jException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A text file saved with {@link #save(String, Map, Map, TrainState, Map)}; empty when the checkpoint or the file does not exist. */
+    public Optional<String> text(String name, String file) {
+        Path dir = directory.resolve(name);
+        if (!Files.isRegularFile(dir.resolve("state.json"))) {
+            dir = directory.resolve("." + name + ".old");
+        }
+        Path p = dir.resolve(file);
+        try {
+            return Files.isRegularFile(p) ? Optional.of(Files.readString(p, StandardCharsets.UTF_8)) : Optional.empty();
+        } catch (IOException e) {
+            throw new Peft4jException("cannot read " + p + ": " + e.getMessage(), e);
         }
     }
 

@@ -170,6 +170,74 @@ public final class RunReport {
         return s.toString();
     }
 
+    /** One labelled point of {@link #scatter}. */
+    public record Point(String label, double x, double y) {}
+
+    /**
+     * A standalone SVG scatter plot (560 x 340) with a logarithmic x axis (decades as ticks) and a linear y axis, each
+     * point labelled, in the style of {@link #chart}: the method comparison's accuracy against trainable parameters.
+     * Points whose x is not positive or whose y is not finite are left out.
+     */
+    public static String scatter(String title, List<Point> points, String xLabel, String yLabel) {
+        int w = 560;
+        int h = 340;
+        int left = 58;
+        int right = 20;
+        int top = 28;
+        int bottom = 40;
+        List<Point> shown = points.stream().filter(p -> p.x() > 0 && Double.isFinite(p.x()) && Double.isFinite(p.y())).toList();
+        double minDecade = Math.floor(Math.log10(shown.stream().mapToDouble(Point::x).min().orElse(1)));
+        double maxDecade = Math.ceil(Math.log10(shown.stream().mapToDouble(Point::x).max().orElse(10)));
+        if (maxDecade <= minDecade) {
+            maxDecade = minDecade + 1;
+        }
+        double minY = shown.stream().mapToDouble(Point::y).min().orElse(0);
+        double maxY = shown.stream().mapToDouble(Point::y).max().orElse(1);
+        if (maxY == minY) {
+            maxY = minY + Math.max(1e-9, Math.abs(minY) * 0.1);
+            minY = minY - Math.max(1e-9, Math.abs(minY) * 0.1);
+        }
+        double pad = (maxY - minY) * 0.08;
+        minY -= pad;
+        maxY += pad;
+        int plotW = w - left - right;
+        int plotH = h - top - bottom;
+        StringBuilder s = new StringBuilder();
+        s.append("<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(w).append("\" height=\"").append(h)
+                .append("\" viewBox=\"0 0 ").append(w).append(' ').append(h).append("\" role=\"img\" aria-label=\"").append(esc(title)).append("\">");
+        s.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+        s.append("<text x=\"").append(w / 2).append("\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"600\">").append(esc(title))
+                .append("</text>");
+        for (int i = 0; i <= 4; i++) {
+            double fy = minY + (maxY - minY) * i / 4;
+            double y = top + plotH - plotH * (double) i / 4;
+            s.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", left, w - right, y, y));
+            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">%s</text>", left - 4,
+                    y + 3, tick(fy, minY, maxY)));
+        }
+        for (int d = (int) minDecade; d <= (int) maxDecade; d++) {
+            double x = left + plotW * (d - minDecade) / (maxDecade - minDecade);
+            s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#eee\"/>", x, x, top, top + plotH));
+            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">1e%d</text>", x,
+                    h - bottom + 14, d));
+        }
+        s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
+        s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">%s</text>",
+                left + plotW / 2, h - 8, esc(xLabel)));
+        s.append(String.format(Locale.ROOT, "<text x=\"12\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\" "
+                + "transform=\"rotate(-90 12 %d)\">%s</text>", top + plotH / 2, top + plotH / 2, esc(yLabel)));
+        for (Point p : shown) {
+            double x = left + plotW * (Math.log10(p.x()) - minDecade) / (maxDecade - minDecade);
+            double y = top + plotH - plotH * (p.y() - minY) / (maxY - minY);
+            boolean rightHalf = x > left + plotW * 0.75;
+            s.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f77b4\"/>", x, y));
+            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"10\">%s</text>",
+                    rightHalf ? x - 6 : x + 6, y - 5, rightHalf ? "end" : "start", esc(p.label())));
+        }
+        s.append("</svg>\n");
+        return s.toString();
+    }
+
     private static String legend(int x, int y, String name, String colour) {
         return String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>"
                 + "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", x, x + 18, y, y, colour, x + 22, y + 3, esc(name));

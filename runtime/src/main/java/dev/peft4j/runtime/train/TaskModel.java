@@ -47,6 +47,7 @@ public final class TaskModel {
     private final TaskHead head;
     private final Module root;
     private TrainingObjectives objectives = TrainingObjectives.none();
+    private dev.peft4j.api.spi.ParameterSchedule parameterSchedule = dev.peft4j.api.spi.ParameterSchedule.none();
 
     public TaskModel(TransformerModel backbone, TaskHead head) {
         this.backbone = requireNonNull(backbone, "backbone is null");
@@ -93,6 +94,16 @@ public final class TaskModel {
         Map<String, Parameter> all = new java.util.LinkedHashMap<>(root.trainableParameters());
         all.putAll(own);
         return java.util.Collections.unmodifiableMap(all);
+    }
+
+    /** The method's learning-rate groups and unfreezing stages, which the trainer applies. */
+    public dev.peft4j.api.spi.ParameterSchedule parameterSchedule() {
+        return parameterSchedule;
+    }
+
+    /** Called by the composition root ({@code TrainableModelAssembly}) with the adaptation's schedule. */
+    public void setParameterSchedule(dev.peft4j.api.spi.ParameterSchedule schedule) {
+        this.parameterSchedule = java.util.Objects.requireNonNull(schedule, "schedule is null");
     }
 
     /** The training objectives beyond the head's loss (set once by the composition root). */

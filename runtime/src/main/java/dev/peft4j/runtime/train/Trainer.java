@@ -79,7 +79,7 @@ public final class Trainer {
 
     /** What the run's config fixes before the first step. */
     private record Plan(String metric, boolean lower, Batcher batcher, int batchesPerEpoch, int accumulation, long total,
-            LearningRateSchedule schedule) {}
+            LearningRateSchedule schedule, long updatesPerEpoch) {}
 
     /** One optimizer update's numbers. */
     private record Update(double loss, double learningRate, double gradNorm) {}
@@ -133,7 +133,26 @@ public final class Trainer {
             throw new Peft4jException("nothing to train: no parameter of the task model is trainable (check the method config)");
         }
         Plan plan = plan();
+        ParameterGroups groups = ParameterGroups.resolve(params, model.parameterSchedule(), plan.total(), plan.updatesPerEpoch());
         try (AdamW adam = new AdamW(params, model.backbone().manager(), config.beta1(), config.beta2(), config.epsilon(), config.weightDecay())) {
+            adam.setLearningRateScales(groups.scales());
+            if (!groups.trivial()) {
+                console.println("parameter groups (train.learning-rate " + config.learningRate() + ", before the schedule's warm-up and decay):");
+                groups.summary(config.learningRate()).forEach(console::println);
+            }
+            this.groups = groups;
+            return train(stopAfter, params, plan, adam);
+        } finally {
+            groups.activateAll();
+            this.groups = null;
+        }
+    }
+
+    /** The parameter groups of the run in progress (null outside {@link #train}). */
+    private ParameterGroups groups;
+
+    private Result train(long stopAfter, Map<String, Parameter> params, Plan plan, AdamW adam) {
+        {
             TrainState start = startOrResume(params, adam, plan);
             Map<String, Double> initialMetrics = evaluateAtStart(start);
             Progress progress = new Progress(console, plan.total());
@@ -185,7 +204,7 @@ public final class Trainer {
         }
         long warmup = config.warmupSteps() > 0 ? config.warmupSteps() : (long) Math.ceil(config.warmupRatio() * total);
         LearningRateSchedule schedule = new LearningRateSchedule(config.schedule(), config.learningRate(), warmup, total);
-        return new Plan(metric, Evaluator.lowerIsBetter(metric), batcher, batchesPerEpoch, accumulation, total, schedule);
+        return new Plan(metric, Evaluator.lowerIsBetter(metric), batcher, batchesPerEpoch, accumulation, total, schedule, updatesPerEpoch);
     }
 
     /** The last checkpoint's state (weights and optimizer restored, later log lines dropped), or a fresh start. */
@@ -222,6 +241,9 @@ public final class Trainer {
      * changed nothing, when a stop is requested between micro-batches.
      */
     private Update optimizerStep(Plan plan, AdamW adam, List<Batch> batches, Loop loop) {
+        if (groups.apply(loop.step, adam) && loop.step > 0 && !groups.trivial()) {
+            progress("update " + (loop.step + 1) + ": " + groups.activeAt(loop.step).size() + " of " + params(groups) + " parameter tensors train");
+        }
         int end = Math.min(loop.batchInEpoch + plan.accumulation(), batches.size());
         int micro = end - loop.batchInEpoch;
         double lossSum = 0;
@@ -319,7 +341,7 @@ public final class Trainer {
             }
         }
         if (config.checkpoints()) {
-            checkpointer.save("last", values(params), adam.state(), loop.snapshot(nextEpoch, nextBatch, elapsed));
+            checkpointer.save("last", values(params), adam.state(), loop.snapshot(nextEpoch, nextBatch, elapsed), scheduleFiles());
         }
         if (config.patience() > 0 && loop.bad >= config.patience()) {
             progress.message("early stopping at step " + loop.step + ": " + plan.metric() + " has not improved for " + loop.bad
@@ -352,7 +374,7 @@ public final class Trainer {
         TrainState state = loop.state;
         String where;
         if (config.checkpoints() && state.step() > 0) {
-            checkpointer.save("last", values(params), adam.state(), state);
+            checkpointer.save("last", values(params), adam.state(), state, scheduleFiles());
             where = "checkpoint saved at step " + state.step() + " in " + checkpointer.path("last");
         } else if (checkpointer.exists("last")) {
             where = "nothing new saved; the last checkpoint in " + checkpointer.path("last") + " is kept";
@@ -361,6 +383,14 @@ public final class Trainer {
         }
         console.println("stopping on SIG" + Interruption.signal().orElse("?") + " after step " + state.step() + " of " + plan.total() + ": " + where);
         return new Result(loop.lastEval, state, false, true, plan.total(), state.elapsedSeconds(), loop.evalSeconds, initialMetrics);
+    }
+
+    private void progress(String line) {
+        console.println(line);
+    }
+
+    private static int params(ParameterGroups groups) {
+        return groups.entries().size();
     }
 
     private double microStep(Batch batch, int microBatches) {
@@ -393,7 +423,19 @@ public final class Trainer {
         }
     }
 
+    /** The schedule's file for a checkpoint (none when every parameter trains at the base rate from the start). */
+    private Map<String, String> scheduleFiles() {
+        return groups.trivial() ? Map.of() : Map.of(ParameterGroups.FILE, groups.json());
+    }
+
     private TrainState resume(Map<String, Parameter> params, AdamW adam, Plan plan) {
+        String saved = checkpointer.text("last", ParameterGroups.FILE).orElse(null);
+        String now = groups.trivial() ? null : groups.json();
+        if (!java.util.Objects.equals(saved, now)) {
+            throw new Peft4jException(checkpointer.path("last") + " was written " + (saved == null ? "without a parameter schedule"
+                    : "with another parameter schedule (" + ParameterGroups.FILE + ")") + " than this run's "
+                    + (now == null ? "(none)" : "(learning-rate groups or unfreezing stages differ)") + "; resuming would mix two runs: start a new run.dir");
+        }
         try (NDManager temp = model.backbone().manager().newSubManager()) {
             Checkpointer.Loaded loaded = checkpointer.load("last", temp).orElseThrow();
             TrainState state = loaded.state();

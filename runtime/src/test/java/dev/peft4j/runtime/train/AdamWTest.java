@@ -119,4 +119,72 @@ class AdamWTest {
         assertThat(cosine.at(100)).isCloseTo(0.0, within(1e-12));
         assertThat(new LearningRateSchedule("constant", 3.0, 2, 100).at(99)).isEqualTo(3.0);
     }
+
+    /**
+     * Parameter groups: x trains at a quarter of the rate (decay scaled with it, as PyTorch's per-group lr does);
+     * y is inactive (frozen, gradual unfreezing) for 3 updates, stays bit-identical, then trains with its own step
+     * count: its 2 updates are exactly a fresh AdamW's first 2 (bias correction from its own step 1).
+     */
+    @Test
+    void groupsScaleTheRateAndAnInactiveParameterStartsItsOwnStepCount() {
+        double[] w0 = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5};
+        double[] c = {1.0, 2.0, 0.5, 3.0, 1.0, 0.2};
+        float[] wf = new float[6];
+        for (int i = 0; i < 6; i++) {
+            wf[i] = (float) w0[i];
+        }
+        try (NDManager manager = Engine.getInstance().newBaseManager()) {
+            Parameter x = new Parameter("weight", manager.create(wf, new Shape(2, 3)).duplicate(), true);
+            Parameter y = new Parameter("weight", manager.create(wf, new Shape(2, 3)).duplicate(), true);
+            Map<String, Parameter> params = new LinkedHashMap<>();
+            params.put("x.weight", x);
+            params.put("y.weight", y);
+            NDArray cw = manager.create(new float[] {1f, 2f, 0.5f, 3f, 1f, 0.2f}, new Shape(2, 3));
+            try (AdamW adam = new AdamW(params, manager, 0.9, 0.999, 1e-8, 0.1)) {
+                adam.setLearningRateScales(Map.of("x.weight", 0.25, "y.weight", 1.0));
+                assertThat(adam.learningRate("x.weight", 0.05)).isEqualTo(0.0125);
+                assertThat(adam.learningRate("y.weight", 0.05)).isEqualTo(0.05);
+                y.setTrainable(false);
+                adam.setActive(java.util.List.of("x.weight"));
+                for (int step = 0; step < 5; step++) {
+                    if (step == 3) {
+                        y.setTrainable(true);
+                        adam.setActive(params.keySet());
+                    }
+                    try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray half = s.full(new Shape(), 0.5f);
+                        NDArray loss = x.value().mul(x.value()).mul(cw).mul(half).sum().add(y.value().mul(y.value()).mul(cw).mul(half).sum());
+                        gc.backward(loss);
+                    }
+                    adam.step(0.05);
+                    if (step == 2) {
+                        assertThat(y.value().toFloatArray()).containsExactly(wf);
+                    }
+                }
+                double[] expectX = reference(w0, c, 5, 0.05 * 0.25, 0.1, true);
+                double[] expectY = reference(w0, c, 2, 0.05, 0.1, true);
+                float[] gotX = x.value().toFloatArray();
+                float[] gotY = y.value().toFloatArray();
+                for (int i = 0; i < 6; i++) {
+                    assertThat((double) gotX[i]).isCloseTo(expectX[i], within(1e-6));
+                    assertThat((double) gotY[i]).isCloseTo(expectY[i], within(1e-6));
+                }
+                assertThat(adam.stepCount()).isEqualTo(5);
+                assertThat(adam.stepCount("x.weight")).isEqualTo(5);
+                assertThat(adam.stepCount("y.weight")).isEqualTo(2);
+                Map<String, NDArray> state = adam.state();
+                assertThat(state.get("y.weight.step").toLongArray()).containsExactly(2L);
+                try (AdamW restored = new AdamW(params, manager, 0.9, 0.999, 1e-8, 0.1)) {
+                    restored.load(state, 5);
+                    assertThat(restored.stepCount("y.weight")).isEqualTo(2);
+                    assertThat(restored.stepCount("x.weight")).isEqualTo(5);
+                    // a checkpoint from before per-parameter counts: every parameter had the global count
+                    Map<String, NDArray> old = new LinkedHashMap<>(state);
+                    old.keySet().removeIf(k -> k.endsWith(".step"));
+                    restored.load(old, 5);
+                    assertThat(restored.stepCount("y.weight")).isEqualTo(5);
+                }
+            }
+        }
+    }
 }
