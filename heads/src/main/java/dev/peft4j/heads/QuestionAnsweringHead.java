@@ -82,6 +82,6 @@ public final class QuestionAnsweringHead implements TaskHead {
 
     @Override
     public Optional<SpanOptions> spanOptions() {
-        return Optional.of(new SpanOptions(config.docStride(), config.maxAnswerLength(), config.nBest()));
+        return Optional.of(new SpanOptions(config.docStride(), config.maxAnswerLength(), config.nBest(), config.allowNoAnswer()));
     }
 }

@@ -202,7 +202,7 @@ class HeadsTest {
         TaskHead qa = head("question-answering", "", backbone);
         assertThat(qa.modules()).containsOnlyKeys("dropout", "qa_outputs");
         assertThat(qa.labelKind()).isEqualTo(TaskHead.LabelKind.SPAN);
-        assertThat(qa.spanOptions()).contains(new TaskHead.SpanOptions(128, 30, 20));
+        assertThat(qa.spanOptions()).contains(new TaskHead.SpanOptions(128, 30, 20, false));
         NDArray w = qa.modules().get("qa_outputs").parameter("weight").value();
         assertThat(w.getShape()).isEqualTo(new Shape(2, 4));
         try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {

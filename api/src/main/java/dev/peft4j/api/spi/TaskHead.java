@@ -44,8 +44,9 @@ public interface TaskHead {
      * @param docStride context tokens shared by consecutive windows of a long context
      * @param maxAnswerLength the longest answer in tokens that is predicted
      * @param nBest how many start and end candidates are combined per window
+     * @param allowNoAnswer whether "no answer" (SQuAD 2.0) is predicted when the first token's score beats every span's
      */
-    record SpanOptions(int docStride, int maxAnswerLength, int nBest) {}
+    record SpanOptions(int docStride, int maxAnswerLength, int nBest, boolean allowNoAnswer) {}
 
     /** For a {@link LabelKind#SPAN} head: its windowing and decoding options; empty for every other head. */
     default java.util.Optional<SpanOptions> spanOptions() {
