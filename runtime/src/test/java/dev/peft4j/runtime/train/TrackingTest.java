@@ -93,7 +93,8 @@ class TrackingTest {
         }
         try (FakeMlflowServer server = new FakeMlflowServer(); Peft4j peft4j = host()) {
             // valid, but the training file is missing: the run starts, fails while reading its data, and says so to MLflow
-            String bad = experiment("tracking { mlflow { url = \"" + server.url() + "\" } }").replace("train.tsv", "missing.tsv");
+            String bad = experiment("tracking { mlflow { url = \"" + server.url() + "\" } }").replace("train.tsv", "missing.tsv")
+                    .replace(dir.resolve("run").toString(), dir.resolve("failed").toString());
             assertThatThrownBy(() -> peft4j.experiment(ConfigFactory.parseString(bad)).run()).hasMessageContaining("missing.tsv");
             assertThat(server.to("/api/2.0/mlflow/runs/update")).singleElement()
                     .satisfies(r -> assertThat(r.json().get("status").getAsString()).isEqualTo("FAILED"));
