@@ -31,7 +31,8 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code peft4j predict RUN_DIR --input FILE|-}: one prediction per input line, as JSONL on stdout. A
- * line is plain text, or a JSON object with {@code text} (and {@code text_pair}) or {@code tokens}.
+ * line is plain text, or a JSON object with {@code text} (and {@code text_pair}), {@code tokens}, or (extractive QA)
+ * {@code question} and {@code context}, answered with the answer's text and its character offsets in the context.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Predict with a finished run: reads texts (one per line, or JSON objects) from a file or stdin, writes JSONL.")
@@ -100,7 +101,7 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     private void predict(TaskSetup setup, List<Example> examples, PrintWriter out, Gson gson) {
-        TokenizedDataset data = TokenizedDataset.encode(examples, setup.tokenizer(), setup.maxLength(), setup.kind(), setup.vocabulary(), false);
+        TokenizedDataset data = setup.encode(examples, false);
         Evaluation e = Evaluator.evaluate(setup.taskModel(), data, batchSize, setup.padId());
         for (int i = 0; i < examples.size(); i++) {
             Map<String, Object> line = new LinkedHashMap<>(examples.get(i).fields());
@@ -123,6 +124,14 @@ final class PredictCommand implements Callable<Integer> {
                     line.put("labels", labels);
                 }
                 case TOKEN_CLASSIFICATION -> line.put("tags", p);
+                case QUESTION_ANSWERING -> {
+                    dev.peft4j.runtime.train.SpanDecoder.Answer a = (dev.peft4j.runtime.train.SpanDecoder.Answer) p;
+                    line.remove(Fields.TEXT);
+                    line.put("answer", a.text());
+                    line.put("start", a.start());
+                    line.put("end", a.end());
+                    line.put("score", a.score());
+                }
                 default -> throw new IllegalStateException(setup.kind().toString());
             }
             out.println(gson.toJson(line));
@@ -170,6 +179,11 @@ final class PredictCommand implements Callable<Integer> {
         if (o.has("text_pair")) {
             fields.put(Fields.TEXT_PAIR, string(o, "text_pair", origin));
         }
+        for (String key : new String[] {Fields.QUESTION, Fields.CONTEXT, Fields.ID}) {
+            if (o.has(key)) {
+                fields.put(key, string(o, key, origin)); // extractive QA: {"question": ..., "context": ...}
+            }
+        }
         if (o.has("tokens")) {
             JsonElement t = o.get("tokens");
             if (!t.isJsonArray() || t.getAsJsonArray().isEmpty()) {
@@ -185,7 +199,8 @@ final class PredictCommand implements Callable<Integer> {
             fields.put(Fields.TOKENS, tokens);
         }
         if (fields.isEmpty()) {
-            throw new Peft4jException(origin + ": expected a JSON object with \"text\" (and \"text_pair\") or \"tokens\", got keys " + o.keySet());
+            throw new Peft4jException(origin + ": expected a JSON object with \"text\" (and \"text_pair\"), \"tokens\", or \"question\" and"
+                    + " \"context\", got keys " + o.keySet());
         }
         return new Example(fields, origin);
     }

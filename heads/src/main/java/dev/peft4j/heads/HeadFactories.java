@@ -19,7 +19,8 @@ final class HeadFactories {
                 new Sequence("regression", "pooled -> dropout -> one output, mean squared error (STS-B)", LabelKind.VALUE),
                 new Sequence("multi-label", "pooled -> dropout -> classifier, sigmoid + binary cross-entropy per label", LabelKind.MULTI_HOT),
                 new Token(),
-                new CausalLm());
+                new CausalLm(),
+                new QuestionAnswering());
     }
 
     /** The seed a head initialises from: the run's seed (0 without a context, in tests). */
@@ -105,6 +106,28 @@ final class HeadFactories {
         @Override
         public TaskHead create(TransformerModel backbone, CausalLmConfig config, PluginContext context) {
             return new CausalLmHead(backbone);
+        }
+    }
+
+    static final class QuestionAnswering implements TaskHeadFactory<QuestionAnsweringConfig> {
+        @Override
+        public String name() {
+            return "question-answering";
+        }
+
+        @Override
+        public String description() {
+            return "extractive QA: qa_outputs on every token -> start/end logits, SQuAD exact match and F1";
+        }
+
+        @Override
+        public QuestionAnsweringConfig parseConfig(Config section) {
+            return QuestionAnsweringConfig.parse(section);
+        }
+
+        @Override
+        public TaskHead create(TransformerModel backbone, QuestionAnsweringConfig config, PluginContext context) {
+            return new QuestionAnsweringHead(backbone, config, seed(context, name()));
         }
     }
 }

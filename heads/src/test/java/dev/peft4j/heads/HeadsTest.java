@@ -195,4 +195,49 @@ class HeadsTest {
     private static double nll(float[] logits, int row, int label) {
         return -Math.log(softmax(logits, row)[label]);
     }
+
+    @Test
+    void questionAnsweringHeadGivesStartEndLogitsAndTheMeanOfBothCrossEntropies() {
+        TinyBackbone backbone = new TinyBackbone(manager, 10, 4);
+        TaskHead qa = head("question-answering", "", backbone);
+        assertThat(qa.modules()).containsOnlyKeys("dropout", "qa_outputs");
+        assertThat(qa.labelKind()).isEqualTo(TaskHead.LabelKind.SPAN);
+        assertThat(qa.spanOptions()).contains(new TaskHead.SpanOptions(128, 30, 20, false));
+        NDArray w = qa.modules().get("qa_outputs").parameter("weight").value();
+        assertThat(w.getShape()).isEqualTo(new Shape(2, 4));
+        try (NDManager step = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            ForwardContext ctx = ForwardContext.training(step);
+            ModelInput in = new ModelInput(step.create(new long[] {1, 4, 6, 2, 3, 5, 7, 8}, new Shape(2, 4)),
+                    step.create(new long[] {1, 1, 1, 1, 1, 1, 1, 1}, new Shape(2, 4)));
+            NDArray logits = qa.forward(backbone.forward(in, ctx), in, ctx);
+            assertThat(logits.getShape()).isEqualTo(new Shape(2, 4, 2));
+            NDArray loss = qa.loss(logits, step.create(new long[] {1, 2, 0, 0}, new Shape(2, 2)), ctx);
+            float[] l = logits.toFloatArray(); // [b, t, 2]
+            float[] start0 = {l[0], l[2], l[4], l[6]};
+            float[] end0 = {l[1], l[3], l[5], l[7]};
+            float[] start1 = {l[8], l[10], l[12], l[14]};
+            float[] end1 = {l[9], l[11], l[13], l[15]};
+            double expected = ((nllRow(start0, 1) + nllRow(start1, 0)) / 2 + (nllRow(end0, 2) + nllRow(end1, 0)) / 2) / 2;
+            assertThat(loss.getFloat()).isCloseTo((float) expected, within(1e-5f));
+            gc.backward(loss);
+            try (NDArray g = w.getGradient()) {
+                assertThat(g.abs().sum().getFloat()).isGreaterThan(0f);
+            }
+        }
+        assertThatThrownBy(() -> head("question-answering", "max-answer-length = 0, n-best = 0", backbone))
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("max-answer-length").hasMessageContaining("n-best");
+    }
+
+    /** -log softmax(v)[label] over the whole vector. */
+    private static double nllRow(float[] v, int label) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float x : v) {
+            max = Math.max(max, x);
+        }
+        double sum = 0;
+        for (float x : v) {
+            sum += Math.exp(x - max);
+        }
+        return -(v[label] - max - Math.log(sum));
+    }
 }

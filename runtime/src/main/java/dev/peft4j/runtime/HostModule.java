@@ -46,6 +46,7 @@ public final class HostModule extends AbstractModule {
         bindFactories(ComponentKind.TASK_HEAD, new TypeLiteral<TaskHeadFactory<?>>() {});
         bindFactories(ComponentKind.OBJECTIVE, new TypeLiteral<ObjectiveFactory<?>>() {});
         bindFactories(ComponentKind.DATASET_READER, new TypeLiteral<DatasetReaderFactory<?>>() {});
+        bindFactories(ComponentKind.RUN_LISTENER, new TypeLiteral<dev.peft4j.api.spi.RunListenerFactory<?>>() {});
 
         Multibinder<SettingsSection<?>> sections = Multibinder.newSetBinder(binder(), new TypeLiteral<SettingsSection<?>>() {});
         sections.addBinding().toInstance(ModelSettings.SECTION);

@@ -28,4 +28,9 @@ public interface Peft4jPlugin {
     default List<DatasetReaderFactory<?>> datasetReaders() {
         return List.of();
     }
+
+    /** Run listeners (experiment trackers), active when an experiment has a {@code tracking.<name>} section. */
+    default List<RunListenerFactory<?>> runListeners() {
+        return List.of();
+    }
 }

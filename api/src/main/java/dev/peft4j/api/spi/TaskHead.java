@@ -33,9 +33,25 @@ public interface TaskHead {
      * The labels {@link #loss} expects, so the host can encode them: {@code CLASS_ID} int64 {@code [batch]};
      * {@code VALUE} float32 {@code [batch]}; {@code MULTI_HOT} float32 {@code [batch, numLabels]};
      * {@code TOKEN_CLASS_IDS} int64 {@code [batch, seq]} with -100 where ignored; {@code NONE} (the head
-     * derives its targets from the input, as a causal LM does).
+     * derives its targets from the input, as a causal LM does); {@code SPAN} int64 {@code [batch, 2]}, the start and end
+     * token positions of the answer (both 0, the first token, when the answer is not in the input: SQuAD 2.0's rule).
      */
-    enum LabelKind { CLASS_ID, VALUE, MULTI_HOT, TOKEN_CLASS_IDS, NONE }
+    enum LabelKind { CLASS_ID, VALUE, MULTI_HOT, TOKEN_CLASS_IDS, NONE, SPAN }
+
+    /**
+     * How the host cuts inputs and reads answers for a {@link LabelKind#SPAN} head (extractive QA).
+     *
+     * @param docStride context tokens shared by consecutive windows of a long context
+     * @param maxAnswerLength the longest answer in tokens that is predicted
+     * @param nBest how many start and end candidates are combined per window
+     * @param allowNoAnswer whether "no answer" (SQuAD 2.0) is predicted when the first token's score beats every span's
+     */
+    record SpanOptions(int docStride, int maxAnswerLength, int nBest, boolean allowNoAnswer) {}
+
+    /** For a {@link LabelKind#SPAN} head: its windowing and decoding options; empty for every other head. */
+    default java.util.Optional<SpanOptions> spanOptions() {
+        return java.util.Optional.empty();
+    }
 
     default LabelKind labelKind() {
         return LabelKind.CLASS_ID;

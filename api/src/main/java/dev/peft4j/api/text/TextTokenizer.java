@@ -19,6 +19,29 @@ public interface TextTokenizer extends AutoCloseable {
     /** Encodes pre-split words (token classification); {@link Encoding#wordIds()} maps tokens to words, -1 for specials. */
     Encoding encodeWords(List<String> words, int maxLength);
 
+    /**
+     * One window of a question/context pair for extractive QA: the token ids with special tokens, segment ids, and for each
+     * token its character span {@code [charStarts[t], charEnds[t])} in the context, or -1/-1 for question and special tokens.
+     */
+    record ContextWindow(long[] ids, long[] typeIds, int[] charStarts, int[] charEnds) {
+        /** Whether token {@code t} is a context token. */
+        public boolean inContext(int t) {
+            return charStarts[t] >= 0;
+        }
+    }
+
+    /**
+     * Encodes a question with a context that may be longer than {@code maxLength}: only the context is truncated, and it
+     * is cut into overlapping windows, each sharing {@code stride} context tokens with the previous one (HF tokenizers'
+     * {@code stride}, as in transformers' {@code run_qa.py}); every window is {@code question + context window} with the
+     * model's special tokens. Character spans are offsets into {@code context} (the tokenizer's offsets).
+     *
+     * @throws UnsupportedOperationException when the tokenizer cannot give character offsets
+     */
+    default java.util.List<ContextWindow> encodeWithContext(String question, String context, int maxLength, int stride) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not give character offsets (extractive QA needs them)");
+    }
+
     String decode(long[] ids, boolean skipSpecialTokens);
 
     OptionalLong tokenId(String token);

@@ -33,6 +33,8 @@ public final class HfTextTokenizer implements TextTokenizer {
     private final Map<String, Long> vocab;
     private final long padTokenId;
     private final Map<Integer, HuggingFaceTokenizer> byMaxLength = new ConcurrentHashMap<>();
+    /** Question/context tokenizers by (max length, stride): second-only truncation with overflowing windows. */
+    private final Map<List<Integer>, HuggingFaceTokenizer> windowed = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private HfTextTokenizer(Path file, Map<String, Long> vocab, long padTokenId) {
@@ -175,6 +177,63 @@ public final class HfTextTokenizer implements TextTokenizer {
         return convert(forMaxLength(maxLength).encode(words));
     }
 
+    @Override
+    public List<ContextWindow> encodeWithContext(String question, String context, int maxLength, int stride) {
+        requireNonNull(question, "question is null");
+        requireNonNull(context, "context is null");
+        if (stride < 0 || stride >= maxLength) {
+            throw new IllegalArgumentException("stride must be in [0, maxLength), got " + stride + " for maxLength " + maxLength);
+        }
+        if (closed) {
+            throw new IllegalStateException("tokenizer " + file + " is closed");
+        }
+        HuggingFaceTokenizer tokenizer = windowed.computeIfAbsent(List.of(maxLength, stride), k -> {
+            try {
+                return HuggingFaceTokenizer.builder()
+                        .optTokenizerPath(file)
+                        .optAddSpecialTokens(true)
+                        .optPadding(false)
+                        .optTruncateSecondOnly()
+                        .optMaxLength(maxLength)
+                        .optStride(stride)
+                        .optWithOverflowingTokens(true)
+                        .build();
+            } catch (IOException | RuntimeException e) {
+                throw new Peft4jException("cannot load tokenizer " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+            }
+        });
+        ai.djl.huggingface.tokenizers.Encoding first;
+        try {
+            first = tokenizer.encode(question, context);
+        } catch (RuntimeException e) {
+            // the Rust library refuses when the question alone leaves no room for the context
+            throw new IllegalArgumentException("cannot fit question and context into " + maxLength + " tokens with stride " + stride + ": "
+                    + e.getMessage(), e);
+        }
+        List<ContextWindow> out = new java.util.ArrayList<>();
+        out.add(window(first));
+        for (ai.djl.huggingface.tokenizers.Encoding e : first.getOverflowing()) {
+            out.add(window(e));
+        }
+        return out;
+    }
+
+    /** Context tokens are those of sequence 1 (the tokenizer's sequence ids); their spans index the context string. */
+    private static ContextWindow window(ai.djl.huggingface.tokenizers.Encoding e) {
+        long[] sequence = e.getSequenceIds();
+        ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+        long[] special = e.getSpecialTokenMask();
+        int n = e.getIds().length;
+        int[] starts = new int[n];
+        int[] ends = new int[n];
+        for (int t = 0; t < n; t++) {
+            boolean context = sequence[t] == 1 && special[t] == 0 && spans[t] != null;
+            starts[t] = context ? spans[t].getStart() : -1;
+            ends[t] = context ? spans[t].getEnd() : -1;
+        }
+        return new ContextWindow(e.getIds(), e.getTypeIds(), starts, ends);
+    }
+
     private static Encoding convert(ai.djl.huggingface.tokenizers.Encoding e) {
         return new Encoding(e.getIds(), e.getAttentionMask(), e.getTypeIds(), e.getTokens(), e.getWordIds());
     }
@@ -206,5 +265,7 @@ public final class HfTextTokenizer implements TextTokenizer {
         closed = true;
         byMaxLength.values().forEach(HuggingFaceTokenizer::close);
         byMaxLength.clear();
+        windowed.values().forEach(HuggingFaceTokenizer::close);
+        windowed.clear();
     }
 }

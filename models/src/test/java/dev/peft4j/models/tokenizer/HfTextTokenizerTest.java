@@ -142,4 +142,38 @@ class HfTextTokenizerTest {
             assertThat(tok.vocabSize()).isEqualTo(512);
         }
     }
+
+    @Test
+    void questionWithLongContextIsCutIntoOverlappingWindowsWithCharacterOffsets() {
+        try (HfTextTokenizer tok = HfTextTokenizer.open(TINY_BERT)) {
+            String context = "The cat sat on the mat and the dog sat on the mat. The dogs are playing.";
+            List<dev.peft4j.api.text.TextTokenizer.ContextWindow> windows = tok.encodeWithContext("the dog", context, 12, 3);
+            // question: [CLS] the dog [SEP] = 4 tokens, so each window holds 12 - 4 - 1 = 7 context tokens, 3 shared with the previous
+            assertThat(windows).hasSizeGreaterThan(2);
+            List<Integer> firstContextToken = new java.util.ArrayList<>();
+            for (dev.peft4j.api.text.TextTokenizer.ContextWindow w : windows) {
+                assertThat(w.ids().length).isLessThanOrEqualTo(12);
+                assertThat(w.ids()[0]).isEqualTo(2L); // [CLS]
+                assertThat(w.ids()[w.ids().length - 1]).isEqualTo(3L); // [SEP]
+                assertThat(w.inContext(1)).isFalse();
+                int first = -1;
+                for (int t = 0; t < w.ids().length; t++) {
+                    if (w.inContext(t)) {
+                        first = first < 0 ? w.charStarts()[t] : first;
+                        String piece = context.substring(w.charStarts()[t], w.charEnds()[t]).toLowerCase(java.util.Locale.ROOT);
+                        String token = tok.decode(new long[] {w.ids()[t]}, true).replace("##", "");
+                        assertThat(piece).isEqualTo(token.replace(" ", ""));
+                        assertThat(w.typeIds()[t]).isEqualTo(1L);
+                    }
+                }
+                firstContextToken.add(first);
+            }
+            // window 2 starts 4 context tokens (7 - 3) after window 1: "the cat sat on | the mat and ..." -> "the" at 15
+            assertThat(firstContextToken.get(0)).isZero();
+            assertThat(firstContextToken.get(1)).isEqualTo(context.indexOf("the mat"));
+            // the last window reaches the context's end
+            dev.peft4j.api.text.TextTokenizer.ContextWindow last = windows.get(windows.size() - 1);
+            assertThat(last.charEnds()[last.ids().length - 2]).isEqualTo(context.length());
+        }
+    }
 }

@@ -22,7 +22,7 @@ import dev.peft4j.runtime.plugin.PluginRegistry;
  * its {@code parseConfig} returned. The {@code create}/{@code apply} helpers pass that config back
  * to the same factory, which is where the generic types line up.
  *
- * @param path the section's path ({@code method}, {@code head}, {@code objectives[0]}, {@code data.train})
+ * @param path the section's path ({@code method}, {@code head}, {@code objectives[0]}, {@code data.train}, {@code tracking.mlflow})
  * @param registration the factory and its plugin
  * @param config what the factory's {@code parseConfig} returned
  * @param section the section given to {@code parseConfig} (user keys over the factory's defaults)
@@ -64,6 +64,12 @@ public record ConfiguredComponent(String path, PluginRegistry.Registration<?> re
     @SuppressWarnings("unchecked")
     public DatasetReader createDatasetReader(PluginContext context) {
         DatasetReaderFactory<Object> f = (DatasetReaderFactory<Object>) factory(ComponentKind.DATASET_READER);
+        return inPlugin(() -> f.create(config, context));
+    }
+
+    @SuppressWarnings("unchecked")
+    public dev.peft4j.api.spi.RunListener createRunListener(PluginContext context) {
+        dev.peft4j.api.spi.RunListenerFactory<Object> f = (dev.peft4j.api.spi.RunListenerFactory<Object>) factory(ComponentKind.RUN_LISTENER);
         return inPlugin(() -> f.create(config, context));
     }
 

@@ -35,7 +35,7 @@ import java.util.Set;
  *   <li>unknown keys (with a did-you-mean) and wrong types, by comparing the user's keys with the
  *       merged {@code reference.conf} files (Airlift's strict config: a key not declared in a
  *       reference.conf does not exist);</li>
- *   <li>component sections ({@code method}, {@code head}, {@code objectives[i]}, {@code data.<split>}):
+ *   <li>component sections ({@code method}, {@code head}, {@code objectives[i]}, {@code data.<split>}, {@code tracking.<listener>}):
  *       the selector must name a registered factory (else the registered names are listed), and the
  *       factory's {@code parseConfig} gets the section's own keys over its defaults;</li>
  *   <li>host sections ({@code model}, {@code run}, {@code plugins}, and whatever other modules bind,
@@ -52,6 +52,8 @@ public final class ExperimentValidator {
     private static final String OBJECTIVES = "objectives";
     /** The host's own key in each objectives element: the objective's factor in the training loss (default 1). */
     public static final String OBJECTIVE_WEIGHT = "weight";
+    /** Run listeners: {@code tracking.<listener name> { its keys }}; a section's presence turns its listener on. */
+    public static final String TRACKING = "tracking";
     private static final String DATA = "data";
     private static final String DATA_SELECTOR = "format";
     private static final String DATA_ACTIVE = "path";
@@ -162,6 +164,28 @@ public final class ExperimentValidator {
             }
         }
 
+        List<ConfiguredComponent> listeners = new ArrayList<>();
+        if (merged.hasPath(TRACKING) && merged.getValue(TRACKING).valueType() == ConfigValueType.OBJECT) {
+            for (Map.Entry<String, ConfigValue> e : merged.getObject(TRACKING).entrySet()) {
+                String path = TRACKING + "." + ConfigUtil.joinPath(e.getKey());
+                String where = ConfigReader.describe(e.getValue().origin());
+                if (e.getValue().valueType() != ConfigValueType.OBJECT) {
+                    problems.add(new ConfigProblem(path, where, "is " + render(e.getValue()) + ", expected an object with the "
+                            + ComponentKind.RUN_LISTENER.label() + "'s keys ({} for its defaults)"));
+                    continue;
+                }
+                ConfigObject own = (ConfigObject) e.getValue();
+                ConfigObject named = own.withValue("name", ConfigValueFactory.fromAnyRef(e.getKey(), "tracking section name at " + where));
+                ConfiguredComponent c = component(new Spec(path, ComponentKind.RUN_LISTENER, "name", true), named, Set.of("name"), merged, user,
+                        where, problems);
+                if (c != null) {
+                    listeners.add(c);
+                    effective = effective.withValue(path, withDefaults(own, c, merged));
+                }
+            }
+            hostView = hostView.withoutPath(TRACKING);
+        }
+
         // 3. host sections
         Map<String, Object> settings = new LinkedHashMap<>();
         for (SettingsSection<?> s : sections) {
@@ -185,7 +209,7 @@ public final class ExperimentValidator {
             throw new InvalidConfigException(all.isEmpty()
                     ? List.of(new ConfigProblem("method.name", fallbackOrigin, "is missing")) : all);
         }
-        return new ValidatedExperiment(experiment.source(), effective, settings, method, head, objectives, datasets);
+        return new ValidatedExperiment(experiment.source(), effective, settings, method, head, objectives, datasets, listeners);
     }
 
     private static String article(String noun) {
@@ -316,6 +340,9 @@ public final class ExperimentValidator {
                 continue;
             }
             if (value.valueType() == ConfigValueType.OBJECT && ref.valueType() == ConfigValueType.OBJECT) {
+                if (childPath.equals(TRACKING)) {
+                    continue; // each key names a run listener, whose keys its factory checks
+                }
                 if (isComponentSection(childPath)) {
                     checkHostKeys((ConfigObject) value, (ConfigObject) ref, childPath, problems);
                 } else {

@@ -25,9 +25,16 @@ import java.util.Optional;
  * @param head the task head, if {@code head.name} is set
  * @param objectives the extra objectives, in order
  * @param datasets the configured data splits by name ({@code train}, {@code eval}), those with a path
+ * @param listeners the run listeners of the {@code tracking} section, in order
  */
 public record ValidatedExperiment(String source, Config config, Map<String, Object> settings, ConfiguredComponent method,
-        Optional<ConfiguredComponent> head, List<ConfiguredComponent> objectives, Map<String, ConfiguredComponent> datasets) {
+        Optional<ConfiguredComponent> head, List<ConfiguredComponent> objectives, Map<String, ConfiguredComponent> datasets,
+        List<ConfiguredComponent> listeners) {
+    public ValidatedExperiment(String source, Config config, Map<String, Object> settings, ConfiguredComponent method,
+            Optional<ConfiguredComponent> head, List<ConfiguredComponent> objectives, Map<String, ConfiguredComponent> datasets) {
+        this(source, config, settings, method, head, objectives, datasets, List.of());
+    }
+
     public ValidatedExperiment {
         requireNonNull(source, "source is null");
         requireNonNull(config, "config is null");
@@ -36,6 +43,7 @@ public record ValidatedExperiment(String source, Config config, Map<String, Obje
         requireNonNull(head, "head is null");
         objectives = List.copyOf(objectives);
         datasets = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(datasets));
+        listeners = List.copyOf(listeners);
     }
 
     /** The settings a {@link SettingsSection} of this type read. */

@@ -51,7 +51,8 @@ public record Batch(List<EncodedExample> examples, int seqLength, long padId, Ta
     /**
      * Labels for the task: int64 {@code [batch]} class ids, float32 {@code [batch]} values, float32
      * {@code [batch, numLabels]} multi-hot, or int64 {@code [batch, seqLength]} token labels (-100 on padding; causal
-     * LM: the ids, -100 on prompt and padding, aligned with the input ids).
+     * LM: the ids, -100 on prompt and padding, aligned with the input ids), or int64 {@code [batch, 2]} answer start and end
+     * positions (extractive QA).
      */
     public NDArray labels(NDManager manager) {
         int b = size();
@@ -87,6 +88,15 @@ public record Batch(List<EncodedExample> examples, int seqLength, long padId, Ta
                     System.arraycopy(t, 0, y, i * seqLength, t.length);
                 }
                 return manager.create(y, new Shape(b, seqLength));
+            }
+            case QUESTION_ANSWERING: {
+                long[] y = new long[b * 2];
+                for (int i = 0; i < b; i++) {
+                    EncodedExample.SpanFeature s = examples.get(i).span();
+                    y[2 * i] = s.start();
+                    y[2 * i + 1] = s.end();
+                }
+                return manager.create(y, new Shape(b, 2));
             }
             default:
                 throw new IllegalStateException(kind.toString());

@@ -12,7 +12,7 @@ final class BuiltInReaders {
     private BuiltInReaders() {}
 
     static List<DatasetReaderFactory<?>> all() {
-        return List.of(new Tsv(), new Csv(), new Jsonl(), new Conll(), new WordNet(), new Text(), new PromptCompletion());
+        return List.of(new Tsv(), new Csv(), new Jsonl(), new Conll(), new WordNet(), new Text(), new PromptCompletion(), new Squad());
     }
 
     /** WordNet config: the shared reader keys plus {@code include-words}. */
@@ -195,6 +195,31 @@ final class BuiltInReaders {
         @Override
         public DatasetReader create(PromptCompletionConfig config, PluginContext context) {
             return new PromptCompletionReader(config.reader(), config.prompt(), config.completion());
+        }
+    }
+
+    /** {@code squad}: SQuAD v1.1 / v2.0 JSON for extractive QA; no keys of its own. */
+    static final class Squad implements DatasetReaderFactory<ReaderConfig> {
+        @Override
+        public String name() {
+            return "squad";
+        }
+
+        @Override
+        public String description() {
+            return "SQuAD v1.1/v2.0 JSON (question, context, answers), for question-answering";
+        }
+
+        @Override
+        public ReaderConfig parseConfig(Config section) {
+            ConfigReader r = new ConfigReader(section, "").allow("name");
+            r.finish();
+            return new ReaderConfig("", "", "", "", "", 0, -1, false);
+        }
+
+        @Override
+        public DatasetReader create(ReaderConfig config, PluginContext context) {
+            return new SquadReader(config);
         }
     }
 }

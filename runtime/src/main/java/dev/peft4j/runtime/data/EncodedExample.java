@@ -12,10 +12,27 @@ package dev.peft4j.runtime.data;
  *     ids themselves, -100 on prompt tokens (aligned with {@code ids}: the loss shifts)
  * @param wordIds per-token word index (-1 for specials), token classification only
  * @param words word count of the source sentence (token classification)
- * @param index position in the dataset
+ * @param index position in the dataset (extractive QA: of the window; {@link SpanFeature#example()} is the question's)
+ * @param span extractive QA: the window's question, character offsets and answer positions; null otherwise
  */
 public record EncodedExample(long[] ids, long[] typeIds, int classId, float value, float[] multiHot, long[] tokenLabels,
-        long[] wordIds, int words, int index, boolean labelled) {
+        long[] wordIds, int words, int index, boolean labelled, SpanFeature span) {
+    /**
+     * One window of a question and its context (extractive QA): a long context gives several.
+     *
+     * @param example the question's position in the dataset's source examples
+     * @param charStarts per token, its first character in the context; -1 for question and special tokens
+     * @param charEnds per token, one past its last character in the context; -1 as above
+     * @param start the answer's first token in this window; 0 (the first token) when the answer is not inside it
+     * @param end the answer's last token; 0 likewise
+     */
+    public record SpanFeature(int example, int[] charStarts, int[] charEnds, int start, int end) {}
+
+    public EncodedExample(long[] ids, long[] typeIds, int classId, float value, float[] multiHot, long[] tokenLabels, long[] wordIds,
+            int words, int index, boolean labelled) {
+        this(ids, typeIds, classId, value, multiHot, tokenLabels, wordIds, words, index, labelled, null);
+    }
+
     public int length() {
         return ids.length;
     }

@@ -22,5 +22,16 @@ public final class Fields {
     /** Causal LM: token ids already made by the reader (a block of a tokenised text; List of Long). */
     public static final String INPUT_IDS = "input_ids";
 
+    /** Extractive QA: the question (String). */
+    public static final String QUESTION = "question";
+    /** Extractive QA: the context the answer is taken from (String). */
+    public static final String CONTEXT = "context";
+    /** Extractive QA: the question's id, for predictions and skipped-record messages (String). */
+    public static final String ID = "id";
+    /** Extractive QA: the gold answers' texts (List of String; empty for an unanswerable SQuAD 2.0 question). */
+    public static final String ANSWERS = "answers";
+    /** Extractive QA: each gold answer's character offset in the context (List of Integer, aligned with {@link #ANSWERS}). */
+    public static final String ANSWER_STARTS = "answer_starts";
+
     private Fields() {}
 }

@@ -9,5 +9,7 @@ public enum TaskKind {
     REGRESSION,
     MULTI_LABEL,
     TOKEN_CLASSIFICATION,
-    CAUSAL_LM
+    CAUSAL_LM,
+    /** Extractive QA: the answer's start and end token positions in each window of question + context. */
+    QUESTION_ANSWERING
 }

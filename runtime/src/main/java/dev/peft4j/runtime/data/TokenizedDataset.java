@@ -23,11 +23,100 @@ public final class TokenizedDataset {
     private final TaskKind kind;
     private final LabelVocabulary vocabulary;
 
+    private final dev.peft4j.api.spi.TaskHead.SpanOptions spanOptions;
+
     private TokenizedDataset(List<Example> examples, List<EncodedExample> encoded, TaskKind kind, LabelVocabulary vocabulary) {
+        this(examples, encoded, kind, vocabulary, null);
+    }
+
+    private TokenizedDataset(List<Example> examples, List<EncodedExample> encoded, TaskKind kind, LabelVocabulary vocabulary,
+            dev.peft4j.api.spi.TaskHead.SpanOptions spanOptions) {
         this.examples = examples;
         this.encoded = encoded;
         this.kind = kind;
         this.vocabulary = vocabulary;
+        this.spanOptions = spanOptions;
+    }
+
+    /**
+     * Extractive QA: every question with its context ({@link Fields#QUESTION}, {@link Fields#CONTEXT}) becomes one or more
+     * windows of at most {@code maxLength} tokens (a long context is cut with {@code options.docStride()} shared tokens), each
+     * labelled with the first gold answer's start and end tokens, or 0/0 (the first token) when the answer is not inside the
+     * window or the question has none (SQuAD 2.0), as transformers' {@code run_qa.py} prepares them. Examples without
+     * {@link Fields#ANSWERS} are allowed only when {@code requireLabels} is false (prediction).
+     */
+    public static TokenizedDataset encodeSpans(List<Example> examples, TextTokenizer tokenizer, int maxLength,
+            dev.peft4j.api.spi.TaskHead.SpanOptions options, boolean requireLabels) {
+        requireNonNull(examples, "examples is null");
+        requireNonNull(tokenizer, "tokenizer is null");
+        requireNonNull(options, "options is null");
+        if (examples.isEmpty()) {
+            throw new DataException("the dataset has no examples");
+        }
+        List<EncodedExample> out = new ArrayList<>();
+        for (int i = 0; i < examples.size(); i++) {
+            Example e = examples.get(i);
+            if (!(e.fields().get(Fields.QUESTION) instanceof String question) || !(e.fields().get(Fields.CONTEXT) instanceof String context)) {
+                throw new DataException(e.origin() + ": no question and context (extractive QA reads them, e.g. with data format = squad); fields are "
+                        + e.fields().keySet());
+            }
+            Object answers = e.fields().get(Fields.ANSWERS);
+            if (answers == null && requireLabels) {
+                throw new DataException(e.origin() + ": no answers (training and evaluation need them; an unanswerable question has an empty list)");
+            }
+            int answerStart = -1;
+            int answerEnd = -1;
+            if (answers instanceof List<?> texts && !texts.isEmpty()) {
+                answerStart = ((Number) ((List<?>) e.fields().get(Fields.ANSWER_STARTS)).get(0)).intValue();
+                answerEnd = answerStart + ((String) texts.get(0)).length();
+            }
+            List<TextTokenizer.ContextWindow> windows;
+            try {
+                windows = tokenizer.encodeWithContext(question, context, maxLength, options.docStride());
+            } catch (IllegalArgumentException ex) {
+                throw new DataException(e.origin() + ": " + ex.getMessage() + " (raise model.max-length or lower head.doc-stride)", ex);
+            }
+            for (TextTokenizer.ContextWindow w : windows) {
+                int[] span = answerStart < 0 ? new int[] {0, 0} : answerTokens(w, answerStart, answerEnd);
+                out.add(new EncodedExample(w.ids(), w.typeIds(), -1, 0f, null, null, null, 0, out.size(), answers != null,
+                        new EncodedExample.SpanFeature(i, w.charStarts(), w.charEnds(), span[0], span[1])));
+            }
+        }
+        return new TokenizedDataset(List.copyOf(examples), List.copyOf(out), TaskKind.QUESTION_ANSWERING, null, options);
+    }
+
+    /** The answer's first and last token in the window, or 0/0 when the window does not hold the whole answer. */
+    static int[] answerTokens(TextTokenizer.ContextWindow w, int startChar, int endChar) {
+        int first = -1;
+        int last = -1;
+        for (int t = 0; t < w.ids().length; t++) {
+            if (w.inContext(t)) {
+                first = first < 0 ? t : first;
+                last = t;
+            }
+        }
+        if (first < 0 || w.charStarts()[first] > startChar || w.charEnds()[last] < endChar) {
+            return new int[] {0, 0};
+        }
+        int start = first;
+        while (start + 1 <= last && w.charStarts()[start + 1] <= startChar) {
+            start++;
+        }
+        int end = last;
+        while (end - 1 >= start && w.charEnds()[end - 1] >= endChar) {
+            end--;
+        }
+        return new int[] {start, end};
+    }
+
+    /** Extractive QA: the windowing and decoding options; null for every other task. */
+    public dev.peft4j.api.spi.TaskHead.SpanOptions spanOptions() {
+        return spanOptions;
+    }
+
+    /** How many source examples (questions, for extractive QA, whose windows are the {@link #size()} encoded examples). */
+    public int exampleCount() {
+        return examples.size();
     }
 
     /** The labels seen in {@code examples} (the {@code label} field, or every tag; multi-label split on commas). */

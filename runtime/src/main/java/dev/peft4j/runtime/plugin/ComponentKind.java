@@ -14,7 +14,8 @@ public enum ComponentKind {
     ADAPTER_METHOD("adapter method", "peft4j.methods", AdapterMethodFactory.class, Peft4jPlugin::adapterMethods),
     TASK_HEAD("task head", "peft4j.heads", TaskHeadFactory.class, Peft4jPlugin::taskHeads),
     OBJECTIVE("objective", "peft4j.objectives", ObjectiveFactory.class, Peft4jPlugin::objectives),
-    DATASET_READER("dataset reader", "peft4j.datasets", DatasetReaderFactory.class, Peft4jPlugin::datasetReaders);
+    DATASET_READER("dataset reader", "peft4j.datasets", DatasetReaderFactory.class, Peft4jPlugin::datasetReaders),
+    RUN_LISTENER("run listener", "peft4j.tracking", dev.peft4j.api.spi.RunListenerFactory.class, Peft4jPlugin::runListeners);
 
     private final String label;
     private final String defaultsPath;

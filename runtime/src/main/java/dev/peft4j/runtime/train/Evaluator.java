@@ -35,6 +35,7 @@ public final class Evaluator {
             case MULTI_LABEL -> "micro_f1";
             case TOKEN_CLASSIFICATION -> "f1";
             case CAUSAL_LM -> "perplexity";
+            case QUESTION_ANSWERING -> "f1";
         };
     }
 
@@ -47,6 +48,9 @@ public final class Evaluator {
         requireNonNull(model, "model is null");
         requireNonNull(data, "data is null");
         TaskKind kind = data.kind();
+        if (kind == TaskKind.QUESTION_ANSWERING) {
+            return evaluateSpans(model, data, batchSize, padId);
+        }
         Object[] predictions = new Object[data.size()];
         float[][] scores = new float[data.size()][];
         LossMetrics loss = new LossMetrics();
@@ -67,6 +71,69 @@ public final class Evaluator {
         }
         Map<String, Double> metrics = labelled ? metrics(kind, data, Arrays.asList(predictions), loss) : Map.of();
         return new Evaluation(metrics, Arrays.asList(predictions), Arrays.asList(scores));
+    }
+
+    /**
+     * Extractive QA: start and end logits of every window, then one {@link SpanDecoder.Answer} per question (the predictions
+     * are per question, in the dataset's source order; scores are empty); {@code exact_match} and {@code f1} in percent, as
+     * the official SQuAD script reports them, and the mean loss over windows.
+     */
+    private static Evaluation evaluateSpans(TaskModel model, TokenizedDataset data, int batchSize, long padId) {
+        int n = data.size();
+        float[][] starts = new float[n][];
+        float[][] ends = new float[n][];
+        LossMetrics loss = new LossMetrics();
+        boolean labelled = data.encoded().stream().allMatch(EncodedExample::labelled);
+        for (Batch batch : new Batcher(data, batchSize, 1, padId).evaluation()) {
+            Interruption.throwIfRequested("evaluation");
+            try (NDManager step = model.backbone().manager().newSubManager()) {
+                ForwardContext context = ForwardContext.inference(step);
+                ModelInput input = batch.input(step);
+                NDArray logits = model.forward(input, context); // [b, seq, 2]
+                if (labelled) {
+                    loss.add(model.head().loss(logits, batch.labels(step), context).getFloat(), batch.size());
+                }
+                float[] l = logits.toFloatArray();
+                int seq = batch.seqLength();
+                for (int i = 0; i < batch.size(); i++) {
+                    EncodedExample e = batch.examples().get(i);
+                    float[] s = new float[e.length()];
+                    float[] t = new float[e.length()];
+                    for (int p = 0; p < e.length(); p++) {
+                        s[p] = l[(i * seq + p) * 2];
+                        t[p] = l[(i * seq + p) * 2 + 1];
+                    }
+                    starts[e.index()] = s;
+                    ends[e.index()] = t;
+                }
+            }
+        }
+        List<EncodedExample.SpanFeature> features = data.encoded().stream().map(EncodedExample::span).toList();
+        List<List<Integer>> groups = SpanDecoder.byExample(features, data.exampleCount());
+        List<Object> answers = new ArrayList<>(groups.size());
+        List<float[]> scores = new ArrayList<>(groups.size());
+        List<List<String>> golds = new ArrayList<>(groups.size());
+        List<String> predicted = new ArrayList<>(groups.size());
+        for (int q = 0; q < groups.size(); q++) {
+            List<Integer> windows = groups.get(q);
+            String context = (String) data.source(q).fields().get(dev.peft4j.runtime.data.Fields.CONTEXT);
+            SpanDecoder.Answer a = SpanDecoder.decode(context, windows.stream().map(features::get).toList(),
+                    windows.stream().map(w -> starts[w]).toList(), windows.stream().map(w -> ends[w]).toList(), data.spanOptions());
+            answers.add(a);
+            scores.add(new float[0]);
+            predicted.add(a.text());
+            @SuppressWarnings("unchecked")
+            List<String> gold = (List<String>) data.source(q).fields().get(dev.peft4j.runtime.data.Fields.ANSWERS);
+            golds.add(gold);
+        }
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        if (labelled) {
+            Map<String, Double> totals = dev.peft4j.runtime.metrics.SquadMetrics.totals(golds, predicted);
+            metrics.put("exact_match", totals.get("exact_match"));
+            metrics.put("f1", totals.get("f1"));
+            metrics.put("loss", loss.mean());
+        }
+        return new Evaluation(metrics, answers, scores);
     }
 
     private static void collect(TaskKind kind, Batch batch, NDArray logits, Object[] predictions, float[][] scores, TokenizedDataset data) {

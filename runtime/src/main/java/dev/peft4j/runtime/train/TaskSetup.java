@@ -97,7 +97,7 @@ public final class TaskSetup implements AutoCloseable {
             Optional<List<String>> savedLabels, boolean readTrain, boolean readEval, Teacher teacher) {
         requireNonNull(experiment, "experiment is null");
         ConfiguredComponent headComponent = experiment.head().orElseThrow(() -> new Peft4jException(experiment.source()
-                + ": training needs a task head: set head.name (sequence-classification, regression, multi-label, token-classification, causal-lm)"));
+                + ": training needs a task head: set head.name (sequence-classification, regression, multi-label, token-classification, causal-lm, question-answering)"));
         TrainConfig trainConfig = experiment.settings(TrainConfig.class);
         DataSettings data = experiment.settings(DataSettings.class);
         int maxLength = experiment.model().maxLength();
@@ -158,7 +158,8 @@ public final class TaskSetup implements AutoCloseable {
                     head = headConfig.createHead(backbone, headContext);
                 }
             }
-            LabelVocabulary vocabulary = kind == TaskKind.REGRESSION || kind == TaskKind.CAUSAL_LM ? null : LabelVocabulary.of(labelNames);
+            LabelVocabulary vocabulary = kind == TaskKind.REGRESSION || kind == TaskKind.CAUSAL_LM || kind == TaskKind.QUESTION_ANSWERING ? null
+                    : LabelVocabulary.of(labelNames);
             if (vocabulary != null && !fixedLabels) {
                 LabelVocabulary.requireOneSpellingPerNumber(labelNames);
             }
@@ -180,10 +181,8 @@ public final class TaskSetup implements AutoCloseable {
             TaskModel taskModel = assembled.requireTaskModel();
             Adaptation adaptation = assembled.adaptation();
 
-            TokenizedDataset train = trainExamples.isEmpty() ? null
-                    : TokenizedDataset.encode(trainExamples, tokenizer, maxLength, kind, vocabulary, true);
-            TokenizedDataset eval = evalExamples.isEmpty() ? null
-                    : TokenizedDataset.encode(evalExamples, tokenizer, maxLength, kind, vocabulary, true);
+            TokenizedDataset train = trainExamples.isEmpty() ? null : encode(trainExamples, tokenizer, maxLength, kind, vocabulary, head, true);
+            TokenizedDataset eval = evalExamples.isEmpty() ? null : encode(evalExamples, tokenizer, maxLength, kind, vocabulary, head, true);
             if (retokenise) {
                 // label-level outputs only: the teacher reads the same examples as its own tokenizer encodes them
                 for (Objective.Need need : List.of(Objective.Need.HIDDEN_STATES, Objective.Need.ATTENTIONS)) {
@@ -214,6 +213,21 @@ public final class TaskSetup implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    private static TokenizedDataset encode(List<Example> examples, TextTokenizer tokenizer, int maxLength, TaskKind kind, LabelVocabulary vocabulary,
+            TaskHead head, boolean requireLabels) {
+        if (kind == TaskKind.QUESTION_ANSWERING) {
+            TaskHead.SpanOptions options = head.spanOptions().orElseThrow(() -> new Peft4jException("head " + head.getClass().getName()
+                    + " has label kind SPAN but no spanOptions()"));
+            return TokenizedDataset.encodeSpans(examples, tokenizer, maxLength, options, requireLabels);
+        }
+        return TokenizedDataset.encode(examples, tokenizer, maxLength, kind, vocabulary, requireLabels);
+    }
+
+    /** Tokenises {@code examples} for this run's task (predict: {@code requireLabels = false}). */
+    public TokenizedDataset encode(List<Example> examples, boolean requireLabels) {
+        return encode(examples, tokenizer, maxLength, kind, vocabulary, taskModel.head(), requireLabels);
     }
 
     /** How many training texts the teacher's tokenizer must encode exactly as the student's does. */
@@ -285,6 +299,7 @@ public final class TaskSetup implements AutoCloseable {
             case TOKEN_CLASS_IDS -> TaskKind.TOKEN_CLASSIFICATION;
             // the head predicts its own input: labels are the ids (-100 on prompt and padding)
             case NONE -> TaskKind.CAUSAL_LM;
+            case SPAN -> TaskKind.QUESTION_ANSWERING;
         };
     }
 

@@ -69,8 +69,16 @@ public final class Trainer {
         this.console = console == null ? System.err : console;
     }
 
+    private dev.peft4j.runtime.tracking.RunListeners listeners = dev.peft4j.runtime.tracking.RunListeners.NONE;
+
     public Checkpointer checkpointer() {
         return checkpointer;
+    }
+
+    /** Who hears each logged training window and each evaluation (experiment tracking); none by default. */
+    public Trainer listeners(dev.peft4j.runtime.tracking.RunListeners listeners) {
+        this.listeners = requireNonNull(listeners, "listeners is null");
+        return this;
     }
 
     public Result train() {
@@ -231,6 +239,7 @@ public final class Trainer {
         Map<String, Object> line = new LinkedHashMap<>(metrics);
         line.put("eval_s", (System.nanoTime() - e0) / 1e9);
         log.append("eval", 0, 0, line);
+        listeners.metrics("eval", 0, line);
         console.println(String.format(java.util.Locale.ROOT, "eval step 0 (before training): %s", format(metrics)));
         return metrics;
     }
@@ -294,6 +303,7 @@ public final class Trainer {
             values.put("optimizer_ms", loop.windowOptimizer / loop.windowCount);
             values.put("elapsed_s", elapsed);
             log.append("train", loop.step, loop.epoch, values);
+            listeners.metrics("train", loop.step, values);
             loop.windowLoss = 0;
             loop.windowCount = 0;
             loop.windowForward = 0;
@@ -323,6 +333,7 @@ public final class Trainer {
             Map<String, Object> line = new LinkedHashMap<>(loop.lastEval);
             line.put("eval_s", took);
             log.append("eval", loop.step, loop.epoch, line);
+            listeners.metrics("eval", loop.step, line);
             progress.message(String.format(java.util.Locale.ROOT, "eval step %d: %s", loop.step, format(loop.lastEval)));
             Double value = loop.lastEval.get(plan.metric());
             if (value == null) {

@@ -76,6 +76,40 @@ public final class TrainingRunner implements ExperimentRunner {
         }
         long start = System.nanoTime();
         TrainConfig config = experiment.settings(TrainConfig.class);
+        dev.peft4j.runtime.tracking.RunListeners listeners = listeners(experiment, runDirectory, config.seed());
+        dev.peft4j.api.spi.RunListener.Status status = dev.peft4j.api.spi.RunListener.Status.FAILED;
+        try {
+            listeners.runStarted(new dev.peft4j.api.spi.RunListener.RunInfo(experiment.run().name(), runDirectory, experiment.method().name(),
+                    experiment.head().map(h -> h.name()).orElse("-")));
+            listeners.parameters(dev.peft4j.runtime.tracking.RunListeners.flatten(experiment.config()));
+            RunResult result = train(experiment, runDirectory, config, start, listeners);
+            status = dev.peft4j.api.spi.RunListener.Status.FINISHED;
+            return result;
+        } catch (RunInterruptedException e) {
+            status = dev.peft4j.api.spi.RunListener.Status.KILLED;
+            throw e;
+        } finally {
+            listeners.runFinished(status);
+            listeners.close();
+        }
+    }
+
+    /**
+     * The experiment's {@code tracking} listeners, created with a context that has the run directory and seed but no model
+     * (they start before it loads, so that a failed setup is recorded too).
+     */
+    private dev.peft4j.runtime.tracking.RunListeners listeners(ValidatedExperiment experiment, Path runDirectory, long seed) {
+        Map<String, dev.peft4j.api.spi.RunListener> out = new LinkedHashMap<>();
+        for (dev.peft4j.runtime.config.ConfiguredComponent c : experiment.listeners()) {
+            dev.peft4j.api.spi.PluginContext context = contexts.forPlugin(contexts.create(null, null, ai.djl.Device.cpu(), runDirectory, seed),
+                    c.registration().plugin());
+            out.put(c.name(), c.createRunListener(context));
+        }
+        return new dev.peft4j.runtime.tracking.RunListeners(out);
+    }
+
+    private RunResult train(ValidatedExperiment experiment, Path runDirectory, TrainConfig config, long start,
+            dev.peft4j.runtime.tracking.RunListeners listeners) {
         try {
             // from now until the marker is written again, the directory is a run in progress
             Files.deleteIfExists(runDirectory.resolve(COMPLETE_MARKER));
@@ -113,7 +147,7 @@ public final class TrainingRunner implements ExperimentRunner {
                 }
             });
             Trainer trainer = new Trainer(model, config, setup.train(), setup.eval().orElse(null), setup.padId(), runDirectory, files, console)
-                    .badRows(dev.peft4j.runtime.data.BadRows.toJson(setup.badRows()));
+                    .badRows(dev.peft4j.runtime.data.BadRows.toJson(setup.badRows())).listeners(listeners);
             Trainer.Result result = trainer.train();
             if (result.interrupted()) {
                 throw new RunInterruptedException("training interrupted by SIG" + Interruption.signal().orElse("?") + " after step "
@@ -182,6 +216,10 @@ public final class TrainingRunner implements ExperimentRunner {
             metrics.put("total_parameters", (double) total);
             metrics.put("train_seconds", result.trainSeconds());
             result.initialMetrics().forEach((k, v) -> metrics.put("initial_" + k, v));
+            listeners.finalMetrics(metrics);
+            for (String artifact : List.of("report.html", "eval.json", "resolved.conf", "metrics.jsonl", TaskSetup.LABELS_FILE, "adapter")) {
+                listeners.artifacts(runDirectory, artifact);
+            }
             return new RunResult(runDirectory, metrics);
         } catch (IOException e) {
             throw new Peft4jException("cannot write the run's outputs into " + runDirectory + ": " + e.getMessage(), e);

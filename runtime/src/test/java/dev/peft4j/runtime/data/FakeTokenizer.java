@@ -93,6 +93,61 @@ public final class FakeTokenizer implements TextTokenizer {
         return build(List.of(words), maxLength);
     }
 
+    /**
+     * Question + context windows like HF tokenizers' second-only truncation with stride: whitespace words cut into pieces of
+     * up to 4 characters, each context piece with its character span.
+     */
+    @Override
+    public List<ContextWindow> encodeWithContext(String question, String context, int maxLength, int stride) {
+        List<Long> q = new ArrayList<>();
+        for (String w : split(question)) {
+            addWord(w, 0, q, new ArrayList<>(), new ArrayList<>());
+        }
+        List<long[]> pieces = new ArrayList<>(); // {id, start, end}
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\S+").matcher(context);
+        while (m.find()) {
+            String w = m.group().toLowerCase(java.util.Locale.ROOT);
+            for (int i = 0; i < w.length(); i += 4) {
+                String piece = (i == 0 ? "" : "##") + w.substring(i, Math.min(w.length(), i + 4));
+                pieces.add(new long[] {id(piece), m.start() + i, m.start() + Math.min(w.length(), i + 4)});
+            }
+        }
+        int room = maxLength - q.size() - 3;
+        if (room <= stride) {
+            throw new IllegalArgumentException("question too long");
+        }
+        List<ContextWindow> out = new ArrayList<>();
+        for (int from = 0; ; from += room - stride) {
+            int to = Math.min(pieces.size(), from + room);
+            int n = q.size() + 3 + (to - from);
+            long[] ids = new long[n];
+            long[] types = new long[n];
+            int[] starts = new int[n];
+            int[] ends = new int[n];
+            java.util.Arrays.fill(starts, -1);
+            java.util.Arrays.fill(ends, -1);
+            int t = 0;
+            ids[t++] = 1L;
+            for (long id : q) {
+                ids[t++] = id;
+            }
+            ids[t++] = 2L;
+            for (int p = from; p < to; p++) {
+                ids[t] = pieces.get(p)[0];
+                types[t] = 1;
+                starts[t] = (int) pieces.get(p)[1];
+                ends[t] = (int) pieces.get(p)[2];
+                t++;
+            }
+            ids[t] = 2L;
+            types[t] = 1;
+            out.add(new ContextWindow(ids, types, starts, ends));
+            if (to >= pieces.size()) {
+                return out;
+            }
+        }
+    }
+
     @Override
     public String decode(long[] ids, boolean skipSpecialTokens) {
         return "";
