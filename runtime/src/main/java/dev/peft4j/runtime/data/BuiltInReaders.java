@@ -214,7 +214,7 @@ final class BuiltInReaders {
         public ReaderConfig parseConfig(Config section) {
             ConfigReader r = new ConfigReader(section, "").allow("name");
             r.finish();
-            return new ReaderConfig("", "", "", "", "", 0, -1, false);
+            return new ReaderConfig("", "", "", "", "", 0, -1);
         }
 
         @Override
