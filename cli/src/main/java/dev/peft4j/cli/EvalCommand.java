@@ -36,6 +36,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--plugins", paramLabel = "DIR", description = "A directory of plugin jars.")
     Path plugins;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "Evaluate this PEFT adapter directory (HF PEFT or peft4j) on the run's base, head and data instead of the run's adapter.")
+    Path adapter;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -43,6 +47,9 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = restore(peft4j, runDirectory, true, overrides)) {
+            if (adapter != null) {
+                CliAdapters.parse(List.of(adapter.toString())).loadOnto(setup);
+            }
             if (setup.eval().isEmpty()) {
                 throw new Peft4jException(runDirectory + ": the run has no evaluation split (data.eval.path or data.holdout)");
             }
