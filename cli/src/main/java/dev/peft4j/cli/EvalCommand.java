@@ -40,6 +40,10 @@ final class EvalCommand implements Callable<Integer> {
             description = "Also time inference: one untimed warm-up pass over the evaluation data, then N timed passes; prints the median examples/s on stderr.")
     int timing;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "Evaluate this PEFT adapter directory (HF PEFT or peft4j) on the run's base, head and data instead of the run's adapter.")
+    Path adapter;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -47,6 +51,9 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = restore(peft4j, runDirectory, true, overrides)) {
+            if (adapter != null) {
+                CliAdapters.parse(List.of(adapter.toString())).loadOnto(setup);
+            }
             if (setup.eval().isEmpty()) {
                 throw new Peft4jException(runDirectory + ": the run has no evaluation split (data.eval.path or data.holdout)");
             }
@@ -82,7 +89,13 @@ final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(resolved)) {
             throw new Peft4jException(runDirectory + " is not a run directory: resolved.conf is missing");
         }
-        return peft4j.experiment(resolved, RunCommands.overrides(overrides)).validate();
+        // a merged model's run directory (peft4j merge) reads its model from the directory above it, wherever that was moved
+        List<String> all = new java.util.ArrayList<>();
+        dev.peft4j.runtime.merge.Merger.sourceOverride(runDirectory).ifPresent(all::add);
+        if (overrides != null) {
+            all.addAll(overrides);
+        }
+        return peft4j.experiment(resolved, RunCommands.overrides(all)).validate();
     }
 
     static TaskSetup restore(Peft4j peft4j, Path runDirectory, boolean readEval) {

@@ -49,6 +49,12 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--plugins", paramLabel = "DIR", description = "A directory of plugin jars.")
     Path plugins;
 
+    @Option(names = "--adapter", paramLabel = "[NAME=]DIR",
+            description = "A PEFT adapter directory (HF PEFT or peft4j) used instead of the run's trained adapter (repeatable, NAME=DIR:"
+                    + " LoRA adapters side by side on the one loaded base; a JSON line chooses one with \"adapter\": \"NAME\", the first is"
+                    + " the default).")
+    List<String> adapterSpecs;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -61,8 +67,12 @@ final class PredictCommand implements Callable<Integer> {
         String name = input.equals("-") ? "stdin" : input;
         Gson gson = new Gson();
         long predicted = 0;
+        CliAdapters adapters = CliAdapters.parse(adapterSpecs);
         try (Peft4j peft4j = RunCommands.host(plugins); TaskSetup setup = EvalCommand.restore(peft4j, runDirectory, false);
                 BufferedReader reader = open()) {
+            if (!adapters.isEmpty()) {
+                adapters.loadOnto(setup);
+            }
             if (setup.kind() == dev.peft4j.runtime.data.TaskKind.CAUSAL_LM) {
                 throw new Peft4jException(runDirectory + " is a causal-lm run, which predicts no labels: use peft4j generate MODEL --adapter "
                         + runDirectory.resolve("adapter") + " for text, or peft4j eval " + runDirectory + " for held-out perplexity");
@@ -84,7 +94,7 @@ final class PredictCommand implements Callable<Integer> {
                     }
                 }
                 if (chunk.size() == batchSize || (line == null && !chunk.isEmpty())) {
-                    predict(setup, chunk, out, gson);
+                    predictByAdapter(setup, adapters, chunk, out, gson);
                     predicted += chunk.size();
                     chunk.clear();
                 }
@@ -99,6 +109,34 @@ final class PredictCommand implements Callable<Integer> {
         out.flush();
         return 0;
     }
+
+    /** Consecutive lines that use the same adapter go through the model together, in input order. */
+    private void predictByAdapter(TaskSetup setup, CliAdapters adapters, List<Example> chunk, PrintWriter out, Gson gson) {
+        int start = 0;
+        while (start < chunk.size()) {
+            String name = adapterOf(chunk.get(start), adapters);
+            int end = start + 1;
+            while (end < chunk.size() && adapterOf(chunk.get(end), adapters).equals(name)) {
+                end++;
+            }
+            if (!name.isEmpty()) {
+                adapters.activate(name, chunk.get(start).origin());
+            }
+            predict(setup, chunk.subList(start, end), out, gson);
+            start = end;
+        }
+    }
+
+    private static String adapterOf(Example e, CliAdapters adapters) {
+        Object named = e.fields().get(ADAPTER_FIELD);
+        if (named != null && adapters.isEmpty()) {
+            throw new Peft4jException(e.origin() + ": the line names adapter '" + named + "' but no --adapter was given");
+        }
+        return named != null ? named.toString() : adapters.isEmpty() ? "" : adapters.defaultName();
+    }
+
+    /** The JSON field of an input line that chooses the adapter. */
+    static final String ADAPTER_FIELD = "adapter";
 
     private void predict(TaskSetup setup, List<Example> examples, PrintWriter out, Gson gson) {
         TokenizedDataset data = setup.encode(examples, false);
@@ -201,6 +239,9 @@ final class PredictCommand implements Callable<Integer> {
         if (fields.isEmpty()) {
             throw new Peft4jException(origin + ": expected a JSON object with \"text\" (and \"text_pair\"), \"tokens\", or \"question\" and"
                     + " \"context\", got keys " + o.keySet());
+        }
+        if (o.has(ADAPTER_FIELD)) {
+            fields.put(ADAPTER_FIELD, string(o, ADAPTER_FIELD, origin));
         }
         return new Example(fields, origin);
     }

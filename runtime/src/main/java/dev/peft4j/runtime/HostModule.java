@@ -51,6 +51,7 @@ public final class HostModule extends AbstractModule {
         Multibinder<SettingsSection<?>> sections = Multibinder.newSetBinder(binder(), new TypeLiteral<SettingsSection<?>>() {});
         sections.addBinding().toInstance(ModelSettings.SECTION);
         sections.addBinding().toInstance(RunSettings.SECTION);
+        sections.addBinding().toInstance(dev.peft4j.runtime.config.MethodSettings.SECTION);
         sections.addBinding().toInstance(PluginSettings.SECTION);
         sections.addBinding().toInstance(dev.peft4j.runtime.train.TrainConfig.SECTION);
         sections.addBinding().toInstance(dev.peft4j.runtime.config.DataSettings.SECTION);

@@ -121,6 +121,11 @@ public final class TrainingRunner implements ExperimentRunner {
         try (TaskSetup setup = TaskSetup.build(experiment, modelLoader, contexts, runDirectory, Optional.empty(), true, true, teacher)) {
             double setupSeconds = (System.nanoTime() - start) / 1e9;
             setup.writeLabels(runDirectory);
+            java.util.Optional<Path> initFrom = experiment.settings(dev.peft4j.runtime.config.MethodSettings.class).initFrom();
+            if (initFrom.isPresent()) { // a checkpoint of this run, if any, replaces it when the trainer resumes
+                InitFrom.apply(experiment, setup.adaptation(), initFrom.get(), files);
+                console.println("method " + experiment.method().name() + " starts from the adapter in " + initFrom.get());
+            }
             TaskModel model = setup.taskModel();
             TeacherSettings teacherSettings = experiment.settings(TeacherSettings.class);
             if (teacherSettings.cache() && setup.teacher().isPresent() && model.objectives().needsTeacher()) {
