@@ -64,7 +64,13 @@ final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(resolved)) {
             throw new Peft4jException(runDirectory + " is not a run directory: resolved.conf is missing");
         }
-        return peft4j.experiment(resolved, RunCommands.overrides(overrides)).validate();
+        // a merged model's run directory (peft4j merge) reads its model from the directory above it, wherever that was moved
+        List<String> all = new java.util.ArrayList<>();
+        dev.peft4j.runtime.merge.Merger.sourceOverride(runDirectory).ifPresent(all::add);
+        if (overrides != null) {
+            all.addAll(overrides);
+        }
+        return peft4j.experiment(resolved, RunCommands.overrides(all)).validate();
     }
 
     static TaskSetup restore(Peft4j peft4j, Path runDirectory, boolean readEval) {

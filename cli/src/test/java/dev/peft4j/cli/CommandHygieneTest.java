@@ -15,7 +15,7 @@ class CommandHygieneTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         try {
             System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            for (String command : new String[] {"train", "eval", "predict", "encode", "generate", "bench", "inspect", "plugins", "validate"}) {
+            for (String command : new String[] {"train", "sweep", "merge", "eval", "predict", "encode", "generate", "bench", "inspect", "plugins", "validate"}) {
                 Peft4jCliTest.Run run = Peft4jCliTest.run(command, "--help");
                 assertThat(run.exitCode()).as(command).isZero();
             }

@@ -83,7 +83,7 @@ public final class RunReport {
     }
 
     /** Numeric fields of the lines of one type, as (step, value) series in file order. */
-    static Map<String, List<double[]>> series(List<JsonObject> lines, String type) {
+    public static Map<String, List<double[]>> series(List<JsonObject> lines, String type) {
         Map<String, List<double[]>> out = new LinkedHashMap<>();
         for (JsonObject o : lines) {
             if (!type.equals(o.get("type").getAsString())) {
@@ -104,16 +104,34 @@ public final class RunReport {
 
     /** A 460 x 260 line chart with axes, 5 ticks per axis and an optional second series. */
     static String chart(String title, List<double[]> a, List<double[]> b, String aName, String bName) {
+        List<String> names = new ArrayList<>();
+        List<List<double[]>> series = new ArrayList<>();
+        names.add(aName);
+        series.add(a);
+        if (b != null && !b.isEmpty()) {
+            names.add(bName);
+            series.add(b);
+        }
+        return chart(title, names, series, series.size() > 1);
+    }
+
+    /** Line colours, in series order (cycled). */
+    public static final List<String> COLOURS = List.of("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf");
+
+    /**
+     * A 460 x 260 line chart of several (step, value) series on shared axes, 5 ticks per axis; series {@code i} is drawn
+     * in {@code COLOURS[i % 10]}, with an in-chart legend when {@code legend} is set (a sweep page puts it in a table).
+     */
+    public static String chart(String title, List<String> names, List<List<double[]>> series, boolean legend) {
         int w = 460;
         int h = 260;
         int left = 58;
         int right = 12;
         int top = 28;
         int bottom = 36;
-        List<double[]> all = new ArrayList<>(a);
-        if (b != null) {
-            all.addAll(b);
-        }
+        List<double[]> all = new ArrayList<>();
+        series.forEach(all::addAll);
         double minX = all.stream().mapToDouble(p -> p[0]).min().orElse(0);
         double maxX = all.stream().mapToDouble(p -> p[0]).max().orElse(1);
         double minY = all.stream().mapToDouble(p -> p[1]).filter(Double::isFinite).min().orElse(0);
@@ -149,10 +167,15 @@ public final class RunReport {
         s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
         s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555\">step</text>",
                 left + plotW / 2, h - 6));
-        s.append(polyline(a, minX, maxX, minY, maxY, left, top, plotW, plotH, "#1f77b4"));
-        if (b != null && !b.isEmpty()) {
-            s.append(polyline(b, minX, maxX, minY, maxY, left, top, plotW, plotH, "#d62728"));
-            s.append(legend(w - right - 120, top + 12, aName, "#1f77b4")).append(legend(w - right - 120, top + 26, bName, "#d62728"));
+        for (int i = 0; i < series.size(); i++) {
+            if (series.get(i) == null || series.get(i).isEmpty()) {
+                continue;
+            }
+            String colour = COLOURS.get(i % COLOURS.size());
+            s.append(polyline(series.get(i), minX, maxX, minY, maxY, left, top, plotW, plotH, colour));
+            if (legend) {
+                s.append(legend(w - right - 120, top + 12 + 14 * i, names.get(i), colour));
+            }
         }
         s.append("</svg>\n");
         return s.toString();
@@ -198,7 +221,7 @@ public final class RunReport {
         return v == null || !Double.isFinite(v) ? "n/a" : String.format(Locale.ROOT, "%.4f", v);
     }
 
-    static String esc(String s) {
+    public static String esc(String s) {
         return s == null ? "" : s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }
