@@ -62,6 +62,9 @@ class Peft4jSparkSweepTest {
                 .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
         try {
             distributed = Peft4jSparkSweep.run(spark, conf, List.of(), dir.resolve("spark-sweep"), plan);
+            distributed.forEach(r -> System.out.println("spark sweep: " + r.trial().id() + " " + r.status() + " " + r.error().orElse("")));
+            assertThat(distributed).extracting(TrialResult::status).as("errors: %s", distributed.stream().map(TrialResult::error).toList())
+                    .containsOnly(TrialResult.Status.DONE);
             // a second call finds every trial recorded and runs no task
             long jobsBefore = spark.sparkContext().statusTracker().getJobIdsForGroup(null).length;
             List<TrialResult> again = Peft4jSparkSweep.run(spark, conf, List.of(), dir.resolve("spark-sweep"), plan);
@@ -70,6 +73,7 @@ class Peft4jSparkSweepTest {
             // a trial whose run fails is recorded as failed, the others go on
             SweepPlan withFailure = SweepPlan.parse(List.of("model.source=\"" + TINY_BERT + "\",\"" + missing + "\""), null, null, 0);
             List<TrialResult> mixed = Peft4jSparkSweep.run(spark, conf, List.of(), dir.resolve("spark-failing"), withFailure);
+            mixed.forEach(r -> System.out.println("spark sweep: " + r.trial().id() + " " + r.status() + " " + r.error().orElse("")));
             assertThat(mixed).extracting(TrialResult::status).containsExactly(TrialResult.Status.DONE, TrialResult.Status.FAILED);
             assertThat(mixed.get(1).error().orElseThrow()).contains(missing.toString());
         } finally {
