@@ -10,6 +10,11 @@ grad-norm clipping at 1.0, AdamW (lr 1e-4, weight decay 0.01), zero grads. The m
 the warm-up; every workload runs in a fresh process, so VmHWM is that workload's peak RSS.
 
   python tools/bench/hf_peft_bench.py [--workloads lora-16x64,full-32x128] [--steps 20] [--warmup 3] [--threads 2] [--dropout P]
+                                      [--device cpu|cuda]
+
+--device cuda runs on GPU 0 (as `peft4j bench --device gpu`): each timed step ends with
+torch.cuda.synchronize(), and the line adds gpu_used_mb (device-wide memory in use after the steps,
+total minus free, the number peft4j prints) and gpu_max_allocated_mb (torch's own peak of live tensors).
 
 --dropout P sets hidden_dropout_prob, attention_probs_dropout_prob and classifier_dropout to P (as
 `peft4j bench --dropout P`); the default keeps BertConfig's 0.1.
@@ -34,7 +39,7 @@ def peak_rss_mb():
     return -1
 
 
-def run_here(name, steps, warmup, threads, dropout):
+def run_here(name, steps, warmup, threads, dropout, device="cpu"):
     import torch
     try:  # some peft versions touch torch.distributed.tensor without importing it
         import torch.distributed.tensor  # noqa: F401
@@ -57,6 +62,7 @@ def run_here(name, steps, warmup, threads, dropout):
         from peft import LoraConfig, TaskType, get_peft_model
         model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=8, lora_dropout=0.0,
                                                  target_modules=["query", "value"]))
+    model.to(device)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
@@ -67,7 +73,7 @@ def run_here(name, steps, warmup, threads, dropout):
         ids[:, 0] = 101
         ids[:, -1] = 102
         labels = torch.randint(0, 2, (batch,), generator=g)
-        batches.append((ids, labels))
+        batches.append((ids.to(device), labels.to(device)))
     times = []
     for i in range(warmup + steps):
         ids, labels = batches[i % len(batches)]
@@ -77,13 +83,19 @@ def run_here(name, steps, warmup, threads, dropout):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         optimizer.zero_grad()
+        if device != "cpu":
+            torch.cuda.synchronize()
         t1 = time.perf_counter()
         if i >= warmup:
             times.append(t1 - t0)
     ms = statistics.median(times) * 1000
     trainable = sum(p.numel() for p in params)
     print(f"workload={name} trainable={trainable}", file=sys.stderr)
-    print(f"workload={name} ms_per_step={ms:.1f} tokens_per_s={batch * seq / (ms / 1000):.0f} peak_rss_mb={peak_rss_mb()}", flush=True)
+    gpu = ""
+    if device != "cpu":
+        free, total = torch.cuda.mem_get_info()
+        gpu = f" gpu_used_mb={(total - free) // (1024 * 1024)} gpu_max_allocated_mb={torch.cuda.max_memory_allocated() // (1024 * 1024)}"
+    print(f"workload={name} ms_per_step={ms:.1f} tokens_per_s={batch * seq / (ms / 1000):.0f} peak_rss_mb={peak_rss_mb()}{gpu}", flush=True)
 
 
 def main():
@@ -94,13 +106,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dropout", type=float, default=None)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
     if a.workload:
-        run_here(a.workload, a.steps, a.warmup, a.threads, a.dropout)
+        run_here(a.workload, a.steps, a.warmup, a.threads, a.dropout, a.device)
         return
     for name in a.workloads.split(","):
         out = subprocess.run([sys.executable, __file__, "--workload", name, "--steps", str(a.steps), "--warmup", str(a.warmup),
-                              "--threads", str(a.threads)] + ([] if a.dropout is None else ["--dropout", str(a.dropout)]), check=True, stdout=subprocess.PIPE, text=True).stdout
+                              "--threads", str(a.threads), "--device", a.device] + ([] if a.dropout is None else ["--dropout", str(a.dropout)]), check=True, stdout=subprocess.PIPE, text=True).stdout
         print([l for l in out.splitlines() if l.startswith("workload=")][-1], flush=True)
 
 

@@ -87,6 +87,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "The model (default: all-MiniLM-L6-v2 from Maven Central).")
     String model;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}); on a GPU the line adds gpu_used_mb (device memory in use after the"
+                    + " timed steps, CUDA context and torch's cache included).")
+    String device;
+
     @Option(names = "--dropout", defaultValue = "-1", paramLabel = "P",
             description = "Dropout rate of every model dropout (hidden, attention, embeddings) and of the head; default: the model's config (0.1 for all-MiniLM-L6-v2) and the head's default (0.1).")
     double dropout;
@@ -121,10 +126,14 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One workload's result. */
-    record Result(String name, double msPerStep, double tokensPerSecond, long peakRssMb) {
+    record Result(String name, double msPerStep, double tokensPerSecond, long peakRssMb, long gpuUsedMb) {
+        Result(String name, double msPerStep, double tokensPerSecond, long peakRssMb) {
+            this(name, msPerStep, tokensPerSecond, peakRssMb, -1);
+        }
+
         String line() {
             return String.format(Locale.ROOT, "workload=%s ms_per_step=%.1f tokens_per_s=%.0f peak_rss_mb=%d", name, msPerStep,
-                    tokensPerSecond, peakRssMb);
+                    tokensPerSecond, peakRssMb) + (gpuUsedMb >= 0 ? " gpu_used_mb=" + gpuUsedMb : "");
         }
     }
 
@@ -171,7 +180,7 @@ final class BenchCommand implements Callable<Integer> {
         command.add("-D" + Engines.THREADS_PROPERTY + "=" + threads);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(), "bench", "--workload", w.name(),
                 "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads),
-                "--model", model));
+                "--model", model, "--device", device));
         if (phases) {
             command.add("--phases");
         }
@@ -199,8 +208,9 @@ final class BenchCommand implements Callable<Integer> {
     Result runHere(Workload w) {
         System.setProperty(Engines.THREADS_PROPERTY, Integer.toString(threads));
         Engines.pytorch();
-        try (TransformerModel backbone = ModelSources.load(model, Device.cpu())) {
-            PluginContext context = new PluginContexts(new SafetensorsTensorFiles()).create(backbone, null, Device.cpu(), null, 42);
+        Device target = Engines.device(device);
+        try (TransformerModel backbone = ModelSources.load(model, target)) {
+            PluginContext context = new PluginContexts(new SafetensorsTensorFiles()).create(backbone, null, target, null, 42);
             TaskHeadFactory<?> headFactory = find(p -> p.taskHeads(), "sequence-classification");
             if (dropout >= 0) {
                 setDropout(backbone.module(), (float) dropout);
@@ -261,7 +271,12 @@ final class BenchCommand implements Callable<Integer> {
                         w.name(), params.values().stream().mapToLong(Parameter::size).sum(), median(forwardBackward) / 1e6,
                         median(optimizer) / 1e6, cpuMs);
             }
-            return new Result(w.name(), ms, w.batch() * (double) w.seq() / (ms / 1000.0), peakRssMb());
+            long gpuUsedMb = -1;
+            if (target.isGpu()) {
+                java.lang.management.MemoryUsage memory = ai.djl.util.cuda.CudaUtils.getGpuMemory(target);
+                gpuUsedMb = memory.getUsed() / (1024 * 1024); // device-wide: total minus free (cudaMemGetInfo)
+            }
+            return new Result(w.name(), ms, w.batch() * (double) w.seq() / (ms / 1000.0), peakRssMb(), gpuUsedMb);
         }
     }
 

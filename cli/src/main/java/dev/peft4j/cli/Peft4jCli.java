@@ -18,7 +18,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "peft4j", mixinStandardHelpOptions = true, version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient transfer learning for pretrained transformers on the JVM.",
         subcommands = {InspectCommand.class, EncodeCommand.class, GenerateCommand.class, TrainCommand.class, EvalCommand.class,
-            PredictCommand.class, SweepCommand.class, MergeCommand.class, BenchCommand.class, CompareCommand.class, PluginsCommand.class, ValidateCommand.class, CommandLine.HelpCommand.class})
+            PredictCommand.class, SweepCommand.class, MergeCommand.class, BenchCommand.class, CompareCommand.class, PluginsCommand.class, ValidateCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Peft4jCli implements Runnable {
     /** Shared by all subcommands: {@code --debug} anywhere on the line. */
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
@@ -30,7 +30,7 @@ public final class Peft4jCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: use train, sweep, merge, eval, predict, validate, inspect, encode, generate, bench, compare or plugins (see --help)");
+                "missing command: use train, sweep, merge, eval, predict, validate, inspect, encode, generate, bench, compare, plugins or doctor (see --help)");
     }
 
     /** A configured command line (tests call {@code execute} on it with their own writers). */

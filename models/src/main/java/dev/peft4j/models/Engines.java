@@ -64,7 +64,8 @@ public final class Engines {
 
     /**
      * Parses a device setting: {@code auto} (GPU 0 when the engine sees a GPU, else CPU),
-     * {@code cpu}, or {@code gpu:N}.
+     * {@code cpu}, {@code gpu} (GPU 0) or {@code gpu:N}. A GPU that libtorch does not see is an error
+     * that says what the engine found and points at docs/gpu.md.
      */
     public static Device device(String setting) {
         requireNonNull(setting, "setting is null");
@@ -75,16 +76,18 @@ public final class Engines {
         if (s.equals("auto")) {
             return pytorch().getGpuCount() > 0 ? Device.gpu(0) : Device.cpu();
         }
-        Matcher m = GPU.matcher(s);
+        Matcher m = GPU.matcher(s.equals("gpu") ? "gpu:0" : s);
         if (m.matches()) {
             int index = Integer.parseInt(m.group(1));
             int count = pytorch().getGpuCount();
             if (index >= count) {
                 throw new Peft4jException("device \"" + setting + "\": the engine sees " + count + " GPU(s)"
-                        + (count == 0 ? "; use \"cpu\" or \"auto\"" : ", valid are gpu:0 to gpu:" + (count - 1)));
+                        + (count == 0 ? "; use \"cpu\" or \"auto\", or load a CUDA libtorch on a machine with an NVIDIA GPU and driver"
+                                + " (docs/gpu.md; peft4j doctor shows what is found). Found: " + EngineReport.collect().summary()
+                                : ", valid are gpu:0 to gpu:" + (count - 1)));
             }
             return Device.gpu(index);
         }
-        throw new Peft4jException("device \"" + setting + "\" is not valid; expected auto, cpu or gpu:N (N = 0, 1, ...)");
+        throw new Peft4jException("device \"" + setting + "\" is not valid; expected auto, cpu, gpu or gpu:N (N = 0, 1, ...)");
     }
 }

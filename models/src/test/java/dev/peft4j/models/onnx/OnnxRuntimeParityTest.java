@@ -50,9 +50,15 @@ class OnnxRuntimeParityTest {
     /** Max |diff| of the last hidden state over real tokens and, separately, over padding positions. */
     record Parity(float realTokens, float padding) {}
 
+    /** The CPU, or -Dpeft4j.test.device (gpu:0 in tools/gpu-check.sh: the same parity on a GPU). */
+    static Device device() {
+        String setting = System.getProperty("peft4j.test.device", "");
+        return setting.isBlank() ? Device.cpu() : dev.peft4j.models.Engines.device(setting);
+    }
+
     static Parity compare(Path hfDir, byte[] onnx, List<String> sentences, int maxLength) throws OrtException {
         try (HfTextTokenizer tokenizer = HfTextTokenizer.open(hfDir.resolve("tokenizer.json"));
-                TransformerModel model = Models.load(hfDir, Device.cpu());
+                TransformerModel model = Models.load(hfDir, device());
                 NDManager step = model.manager().newSubManager();
                 OnnxRuntimeReference reference = new OnnxRuntimeReference(onnx)) {
             List<Encoding> encodings = new ArrayList<>();

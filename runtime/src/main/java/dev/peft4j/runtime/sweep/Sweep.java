@@ -98,12 +98,7 @@ public final class Sweep {
      * @throws RunInterruptedException when a stop was requested (the summary is written first)
      */
     public List<TrialResult> run() {
-        validate();
-        checkOrWritePlan();
-        List<TrialResult> results = new ArrayList<>();
-        for (SweepPlan.Trial trial : plan.trials()) {
-            results.add(SweepTrialRunner.recorded(trial, trialDirectory(trial)).orElse(TrialResult.pending(trial, trialDirectory(trial))));
-        }
+        List<TrialResult> results = prepare();
         long skipped = results.stream().filter(r -> r.status() != TrialResult.Status.PENDING).count();
         if (skipped > 0) {
             console.printf(Locale.ROOT, "sweep %s: %d of %d trials already recorded, resuming%n", directory, skipped, results.size());
@@ -131,6 +126,27 @@ public final class Sweep {
         }
         SweepSummary.write(directory, results);
         return results;
+    }
+
+    /**
+     * Validates the sweep, records its plan in {@code sweep.json} (or checks it against the recorded one), and returns
+     * one result per trial in plan order: the recorded ones, {@code PENDING} for the rest. What {@link #run()} starts
+     * from, and what a scheduler that runs the pending trials elsewhere (dev.peft4j.spark.Peft4jSparkSweep: each trial a
+     * Spark task, through {@link SweepTrialRunner}) starts from before writing the same {@link SweepSummary}.
+     */
+    public List<TrialResult> prepare() {
+        validate();
+        checkOrWritePlan();
+        List<TrialResult> results = new ArrayList<>();
+        for (SweepPlan.Trial trial : plan.trials()) {
+            results.add(SweepTrialRunner.recorded(trial, trialDirectory(trial)).orElse(TrialResult.pending(trial, trialDirectory(trial))));
+        }
+        return results;
+    }
+
+    /** The plan. */
+    public SweepPlan plan() {
+        return plan;
     }
 
     static String describe(TrialResult r) {
