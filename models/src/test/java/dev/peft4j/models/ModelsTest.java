@@ -228,7 +228,7 @@ class ModelsTest {
         assertThat(Engines.device(" CPU ")).isEqualTo(Device.cpu());
         assertThat(Engines.device("auto")).isEqualTo(Engines.pytorch().getGpuCount() > 0 ? Device.gpu(0) : Device.cpu());
         assertThatThrownBy(() -> Engines.device("tpu")).isInstanceOf(Peft4jException.class)
-                .hasMessageContaining("\"tpu\"").hasMessageContaining("auto, cpu or gpu:N");
+                .hasMessageContaining("\"tpu\"").hasMessageContaining("auto, cpu, gpu or gpu:N");
         assertThatThrownBy(() -> Engines.device("gpu:x")).isInstanceOf(Peft4jException.class).hasMessageContaining("gpu:N");
         if (Engines.pytorch().getGpuCount() == 0) {
             assertThatThrownBy(() -> Engines.device("gpu:0")).isInstanceOf(Peft4jException.class).hasMessageContaining("0 GPU");
