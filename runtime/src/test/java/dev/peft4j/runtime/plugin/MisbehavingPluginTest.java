@@ -38,6 +38,7 @@ class MisbehavingPluginTest {
 
             import com.typesafe.config.Config;
             import dev.peft4j.api.nn.*;
+            import dev.peft4j.api.nn.Module;
             import dev.peft4j.api.spi.*;
             import java.util.*;
 
