@@ -64,7 +64,7 @@ final class EvalCommand implements Callable<Integer> {
             if (timing > 0) {
                 int batch = experiment.settings(TrainConfig.class).evalBatchSize();
                 java.util.List<Double> rates = new java.util.ArrayList<>();
-                java.util.List<Double> cpuRates = new java.util.ArrayList<>();
+                long cpuNanos = 0;
                 com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
                         java.lang.management.ManagementFactory.getOperatingSystemMXBean();
                 for (int pass = 0; pass < timing; pass++) {
@@ -72,15 +72,19 @@ final class EvalCommand implements Callable<Integer> {
                     long c0 = os.getProcessCpuTime();
                     Evaluator.evaluate(setup.taskModel(), setup.eval().get(), batch, setup.padId());
                     rates.add(setup.eval().get().size() / ((System.nanoTime() - t0) / 1e9));
-                    cpuRates.add(setup.eval().get().size() / ((os.getProcessCpuTime() - c0) / 1e9));
+                    cpuNanos += os.getProcessCpuTime() - c0;
                 }
                 java.util.Collections.sort(rates);
-                java.util.Collections.sort(cpuRates);
-                // examples per second of the process's CPU time: on a busy machine, with one PyTorch thread, closer to the
-                // model's cost than wall time (which also counts the time other processes held the cores)
+                // examples per second of the process's CPU time over all timed passes: on a busy machine, with one PyTorch
+                // thread, closer to the model's cost than wall time (which also counts the time other processes held the
+                // cores). The process CPU clock can tick coarsely (10 ms on some kernels), so a few tiny passes may read 0.
+                String cpu = cpuNanos > 0
+                        ? String.format(java.util.Locale.ROOT, "%.1f examples per CPU-second",
+                                (double) timing * setup.eval().get().size() / (cpuNanos / 1e9))
+                        : "CPU time below the clock's resolution (use more passes or more examples)";
                 spec.commandLine().getErr().printf(java.util.Locale.ROOT, "inference: %.1f examples/s (median of %d passes over %d examples, batch %d; all: %s);"
-                        + " %.1f examples per CPU-second%n", rates.get(rates.size() / 2), timing, setup.eval().get().size(), batch,
-                        rates.stream().map(r -> String.format(java.util.Locale.ROOT, "%.1f", r)).toList(), cpuRates.get(cpuRates.size() / 2));
+                        + " %s%n", rates.get(rates.size() / 2), timing, setup.eval().get().size(), batch,
+                        rates.stream().map(r -> String.format(java.util.Locale.ROOT, "%.1f", r)).toList(), cpu);
                 spec.commandLine().getErr().flush();
             }
         }

@@ -21,20 +21,8 @@ public record AttentionConfig(String loss, List<Integer> studentLayers, List<Int
     static AttentionConfig parse(Config section) {
         ConfigReader r = new ConfigReader(section, "").allow("name");
         String loss = r.oneOf("loss", LOSSES);
-        List<Integer> student = r.intList("student-layers");
-        List<Integer> teacher = r.intList("teacher-layers");
-        if (student.size() != teacher.size()) {
-            r.problem("teacher-layers", "has " + teacher.size() + " entries " + teacher + " but student-layers has " + student.size() + " "
-                    + student + "; expected one teacher layer per student layer");
-        }
-        for (String key : List.of("student-layers", "teacher-layers")) {
-            for (int layer : key.equals("student-layers") ? student : teacher) {
-                if (layer < 0) {
-                    r.problem(key, "contains " + layer + ", expected attention layer indices >= 0 (0 = the first layer)");
-                }
-            }
-        }
+        LayerMap map = LayerMap.read(r, "attention layer indices >= 0 (0 = the first layer)");
         r.finish();
-        return new AttentionConfig(loss, student, teacher);
+        return new AttentionConfig(loss, map.student(), map.teacher());
     }
 }

@@ -25,23 +25,10 @@ public record HiddenStateConfig(String loss, List<Integer> studentLayers, List<I
     static HiddenStateConfig parse(Config section) {
         ConfigReader r = new ConfigReader(section, "").allow("name");
         String loss = r.oneOf("loss", LOSSES);
-        List<Integer> student = r.intList("student-layers");
-        List<Integer> teacher = r.intList("teacher-layers");
+        LayerMap map = LayerMap.read(r, "hidden-state indices >= 0 (0 = embeddings, i = output of layer i)");
         String projection = r.oneOf("projection", PROJECTIONS);
         float range = (float) r.doubleValue("initializer-range", 0, false, 10, true);
-        if (student.size() != teacher.size()) {
-            r.problem("teacher-layers", "has " + teacher.size() + " entries " + teacher + " but student-layers has " + student.size() + " "
-                    + student + "; expected one teacher layer per student layer");
-        }
-        for (String key : List.of("student-layers", "teacher-layers")) {
-            List<Integer> layers = key.equals("student-layers") ? student : teacher;
-            for (int layer : layers) {
-                if (layer < 0) {
-                    r.problem(key, "contains " + layer + ", expected hidden-state indices >= 0 (0 = embeddings, i = output of layer i)");
-                }
-            }
-        }
         r.finish();
-        return new HiddenStateConfig(loss, student, teacher, projection, range);
+        return new HiddenStateConfig(loss, map.student(), map.teacher(), projection, range);
     }
 }
