@@ -36,7 +36,7 @@ public final class PeftIa3Files {
             return false;
         }
         Config c = parse(file);
-        return c.hasPath("peft_type") && "IA3".equals(c.getString("peft_type"));
+        return c.hasPath("peft_type") && c.getValue("peft_type").valueType() == ConfigValueType.STRING && "IA3".equals(c.getString("peft_type"));
     }
 
     /** Reads the targets and feed-forward modules of a PEFT IA3 {@code adapter_config.json}. */
@@ -45,7 +45,15 @@ public final class PeftIa3Files {
         if (!Files.isRegularFile(file)) {
             throw new Peft4jException(directory + ": no " + CONFIG_FILE + " (not a PEFT adapter directory)");
         }
-        Config c = parse(file);
+        try {
+            return readConfig(file, parse(file));
+        } catch (ConfigException e) {
+            // a value of the wrong type (peft_type a list...): name the file and the key
+            throw new Peft4jException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Ia3Config readConfig(Path file, Config c) {
         String type = c.hasPath("peft_type") ? c.getString("peft_type") : "(missing)";
         if (!"IA3".equals(type)) {
             throw new Peft4jException(file + ": peft_type is " + type + ", expected IA3");

@@ -160,7 +160,15 @@ public final class LayerNormTuningModel implements Adaptation {
         if (!Files.isRegularFile(file)) {
             throw new Peft4jException(directory + ": no " + CONFIG_FILE + " (not a PEFT adapter directory)");
         }
-        Config c = PeftIa3Files.parse(file);
+        try {
+            return readConfig(file, PeftIa3Files.parse(file));
+        } catch (com.typesafe.config.ConfigException e) {
+            // a value of the wrong type (peft_type a list, target_modules a number...): name the file and the key
+            throw new Peft4jException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static LayerNormTuningConfig readConfig(Path file, Config c) {
         String type = c.hasPath("peft_type") ? c.getString("peft_type") : "(missing)";
         if (!"LN_TUNING".equals(type)) {
             throw new Peft4jException(file + ": peft_type is " + type + ", expected LN_TUNING");

@@ -55,7 +55,15 @@ public final class PeftPromptFiles {
         if (!Files.isRegularFile(file)) {
             throw new Peft4jException(directory + ": no " + CONFIG_FILE + " (not a PEFT adapter directory)");
         }
-        Config c = parse(file);
+        try {
+            return readConfig(file, parse(file));
+        } catch (com.typesafe.config.ConfigException e) {
+            // a value of the wrong type (peft_type a list, prefix_projection a number...): name the file and the key
+            throw new Peft4jException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PeftPromptConfig readConfig(Path file, Config c) {
         String type = c.hasPath("peft_type") ? c.getString("peft_type") : "(missing)";
         PromptLearningModel.Kind kind = switch (type) {
             case "PREFIX_TUNING" -> PromptLearningModel.Kind.PREFIX_TUNING;

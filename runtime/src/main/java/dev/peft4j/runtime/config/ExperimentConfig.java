@@ -54,7 +54,7 @@ public final class ExperimentConfig {
         try {
             parsed = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
         } catch (ConfigException e) {
-            throw new InvalidConfigException(List.of(problem(e)));
+            throw new InvalidConfigException(List.of(problem(e, file.toString())));
         }
         return new ExperimentConfig(withOverrides(parsed, overrides), file.toString(), file);
     }
@@ -143,8 +143,15 @@ public final class ExperimentConfig {
         return ConfigValueFactory.fromAnyRef(text);
     }
 
-    static ConfigProblem problem(ConfigException e) {
+    /**
+     * A Typesafe error as a problem; {@code fallback} (the experiment file) is its origin when Typesafe gives none, as
+     * for a cycle of substitutions, so that every problem says where to look.
+     */
+    static ConfigProblem problem(ConfigException e, String fallback) {
         String origin = e.origin() == null ? "" : ConfigReader.describe(e.origin());
+        if (origin.isBlank()) {
+            origin = fallback;
+        }
         String message = e.getMessage();
         // Typesafe prefixes the origin to the message; keep the message only
         if (e.origin() != null && message.startsWith(e.origin().description())) {

@@ -82,7 +82,7 @@ public final class ExperimentValidator {
             merged = experiment.userConfig().withFallback(registry.reference()).resolve();
             user = experiment.userConfig().resolveWith(merged);
         } catch (ConfigException e) {
-            throw new InvalidConfigException(List.of(ExperimentConfig.problem(e)));
+            throw new InvalidConfigException(List.of(ExperimentConfig.problem(e, experiment.source())));
         }
         List<ConfigProblem> problems = new ArrayList<>();
         String fallbackOrigin = ConfigReader.describe(user.origin());

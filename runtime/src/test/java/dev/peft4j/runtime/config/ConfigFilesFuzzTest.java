@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.peft4j.adapters.ia3.PeftIa3Files;
+import dev.peft4j.adapters.lntuning.LayerNormTuningModel;
 import dev.peft4j.adapters.prompt.PeftPromptFiles;
 import dev.peft4j.api.Peft4jException;
 import dev.peft4j.api.config.ConfigProblem;
@@ -33,7 +34,7 @@ import net.jqwik.api.statistics.Statistics;
  * (through the whole validator, as {@code peft4j validate} runs it) and PEFT {@code adapter_config.json} files
  * (LoRA, IA3, prefix/prompt tuning readers). The property: a valid result, or a peft4j error that locates the
  * problem (every {@link ConfigProblem} has an origin, {@code file:line}; an adapter config error names its file);
- * never another exception, never more than {@link #BOUND}. Tries: 300 experiment files, 300 adapter configs x 3 readers.
+ * never another exception, never more than {@link #BOUND}. Tries: 300 experiment files, 300 adapter configs x 4 readers.
  */
 class ConfigFilesFuzzTest {
     static final Duration BOUND = Duration.ofSeconds(30); // a hang bound; one validation takes milliseconds on a quiet host
@@ -98,7 +99,7 @@ class ConfigFilesFuzzTest {
 
     @Provide
     Arbitrary<String> adapterConfig() {
-        Arbitrary<String> value = Arbitraries.of("1", "0", "-3", "8", "8.5", "1e400", "\"LORA\"", "\"IA3\"", "\"PREFIX_TUNING\"", "\"PROMPT_TUNING\"",
+        Arbitrary<String> value = Arbitraries.of("1", "0", "-3", "8", "8.5", "1e400", "\"LORA\"", "\"IA3\"", "\"LN_TUNING\"", "\"PREFIX_TUNING\"", "\"PROMPT_TUNING\"",
                 "\"x\"", "\"\"", "null", "true", "false", "[]", "[\"query\", \"value\"]", "[1, \"a\"]", "[null]", "{}", "{\"query\": 2}",
                 "{\"query\": \"a\"}", "\"query|value\"", "\"(\"", "\"gaussian\"", "\"pissa\"", "\"none\"", "\"SEQ_CLS\"", "[0, 1]", "[-1]");
         Arbitrary<String> key = Arbitraries.of("peft_type", "r", "lora_alpha", "lora_dropout", "target_modules", "exclude_modules",
@@ -115,7 +116,8 @@ class ConfigFilesFuzzTest {
     private static final Map<String, Function<Path, Object>> ADAPTER_READERS = Map.of(
             "lora", dir -> PeftAdapterConfig.read(dir, "default"),
             "ia3", PeftIa3Files::readConfig,
-            "prompt", PeftPromptFiles::readConfig);
+            "prompt", PeftPromptFiles::readConfig,
+            "layernorm-tuning", LayerNormTuningModel::readConfig);
 
     @Property(tries = 300)
     void adapterConfigsLoadOrNameTheirFile(@ForAll("adapterConfig") String json) throws IOException {
