@@ -63,6 +63,31 @@ public final class Engines {
     }
 
     /**
+     * Turns torch's autograd recording off on the calling thread, as DJL does on the thread that starts the engine.
+     * Torch's grad mode is per thread and on by default, so work on any other thread (a Spark task, a pool) would
+     * record graphs for inference and refuse the in-place copies that restore trained tensors ("a leaf Variable that
+     * requires grad is being used in an in-place operation"). Training turns it on again inside its gradient
+     * collector. Call it at the start of work on a thread peft4j did not start.
+     */
+    public static void noGradOnThisThread() {
+        pytorch();
+        JniUtils.setGradMode(false);
+    }
+
+    /** Runs {@code work} with autograd recording off on this thread, restoring the thread's previous mode after. */
+    public static void withoutGrad(Runnable work) {
+        requireNonNull(work, "work is null");
+        pytorch();
+        boolean previous = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            work.run();
+        } finally {
+            JniUtils.setGradMode(previous);
+        }
+    }
+
+    /**
      * Parses a device setting: {@code auto} (GPU 0 when the engine sees a GPU, else CPU),
      * {@code cpu}, {@code gpu} (GPU 0) or {@code gpu:N}. A GPU that libtorch does not see is an error
      * that says what the engine found and points at docs/gpu.md.

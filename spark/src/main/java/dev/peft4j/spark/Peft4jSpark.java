@@ -2,6 +2,7 @@ package dev.peft4j.spark;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.peft4j.models.Engines;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -185,6 +186,9 @@ public final class Peft4jSpark {
         }
 
         private List<Row> score(List<Row> chunk) {
+            // a Spark task thread has torch's default grad mode (on): inference must not record graphs, and restoring the
+            // run copies into its parameters in place
+            Engines.noGradOnThisThread();
             LoadedRun run = RunCache.get(runDirectory, options.pluginDirectory(), options.overrides());
             List<String> texts = new ArrayList<>();
             for (Row r : chunk) {

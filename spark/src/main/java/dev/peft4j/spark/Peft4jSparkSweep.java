@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.google.gson.JsonParser;
 import dev.peft4j.api.Peft4jException;
+import dev.peft4j.models.Engines;
 import dev.peft4j.runtime.Peft4j;
 import dev.peft4j.runtime.sweep.Sweep;
 import dev.peft4j.runtime.sweep.SweepPlan;
@@ -105,6 +106,7 @@ public final class Peft4jSparkSweep {
                         + ": the experiment, its data and the sweep directory must be on a file system every executor shares (docs/spark.md)");
             }
             synchronized (TRAINING) {
+                Engines.noGradOnThisThread(); // a Spark task thread starts with torch's grad mode on (see Engines)
                 try (Peft4j peft4j = Peft4j.builder().hostClassLoader(Peft4jSparkSweep.class.getClassLoader()).build()) {
                     TrialResult r = SweepTrialRunner.run(peft4j, exp, baseOverrides, trial, Path.of(directory).resolve(trial.id()),
                             sweepName + "-" + trial.id());

@@ -201,6 +201,11 @@ public final class ExperimentValidator {
                 }
             } catch (InvalidConfigException e) {
                 problems.addAll(e.problems());
+            } catch (RuntimeException e) {
+                // a value no check foresaw (a NUL in a path, a ConfigException from a getter): still a located problem
+                problems.addAll(reader.problems());
+                problems.add(new ConfigProblem(s.path(), originOf(user, s.path(), null, fallbackOrigin),
+                        "cannot be read: " + String.valueOf(e.getMessage()).replace("\0", "\\u0000")));
             }
         }
 
@@ -315,7 +320,14 @@ public final class ExperimentValidator {
     private static String originOf(Config user, String path, ConfigObject section, String fallback) {
         String p = path.contains("[") ? null : path;
         if (p != null && user.hasPathOrNull(p)) {
-            return ConfigReader.describe(user.getValue(p).origin());
+            // getValue refuses a null value (method = null), which still has an origin: walk the objects to it
+            com.typesafe.config.ConfigValue v = user.root();
+            for (String key : com.typesafe.config.ConfigUtil.splitPath(p)) {
+                v = v instanceof ConfigObject o ? o.get(key) : null;
+            }
+            if (v != null) {
+                return ConfigReader.describe(v.origin());
+            }
         }
         return fallback;
     }

@@ -32,10 +32,18 @@ public record RunSettings(String name, Path directory) {
         @Override
         public RunSettings read(ConfigReader r) {
             String name = r.string("name");
+            Path fallback = Path.of("runs", "run");
             if (name.isBlank()) {
                 r.problem("name", "is empty, expected a run name");
+            } else {
+                try {
+                    fallback = Path.of("runs", name);
+                } catch (InvalidPathException e) {
+                    // found by ConfigFilesFuzzTest: a NUL in the name escaped as a raw InvalidPathException
+                    r.problem("name", "is '" + name.replace("\0", "\\u0000") + "', not usable as a directory name: " + e.getReason());
+                }
             }
-            return new RunSettings(name, RunSettings.path(r, "dir").orElse(Path.of("runs", name)));
+            return new RunSettings(name, RunSettings.path(r, "dir").orElse(fallback));
         }
     };
 
@@ -47,7 +55,7 @@ public record RunSettings(String name, Path directory) {
         try {
             return java.util.Optional.of(Path.of(text.get()));
         } catch (InvalidPathException e) {
-            r.problem(key, "is '" + text.get() + "', not a valid path: " + e.getReason());
+            r.problem(key, "is '" + text.get().replace("\0", "\\u0000") + "', not a valid path: " + e.getReason());
             return java.util.Optional.empty();
         }
     }

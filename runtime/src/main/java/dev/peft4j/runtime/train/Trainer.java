@@ -477,9 +477,13 @@ public final class Trainer {
                         + ", expected " + e.getValue().shape() + " (was the run's config changed?)");
             }
         }
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            AdamW.copyInto(e.getValue().value(), saved.get(e.getKey()));
-        }
+        // in place into leaves that require grad: legal only with autograd off, which a thread peft4j did not start
+        // (a Spark task) does not have by default
+        dev.peft4j.models.Engines.withoutGrad(() -> {
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                AdamW.copyInto(e.getValue().value(), saved.get(e.getKey()));
+            }
+        });
     }
 
     static Map<String, NDArray> values(Map<String, Parameter> params) {

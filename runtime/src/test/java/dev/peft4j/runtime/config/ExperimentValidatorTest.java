@@ -133,6 +133,17 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void aNullMethodSectionIsMissingAtItsLine() throws Exception {
+        // found by ConfigFilesFuzzTest: a null section escaped as a raw ConfigException$Null while locating it
+        Path file = write("null-method.conf", """
+                model.source = tiny
+                method = null
+                """);
+        assertThat(problems(file)).contains(file + ":2: method.name: is missing, expected the name of an adapter method; registered adapter methods: "
+                + String.join(", ", REGISTRY.names(dev.peft4j.runtime.plugin.ComponentKind.ADAPTER_METHOD)));
+    }
+
+    @Test
     void unknownSectionsAndMissingRequiredValues() throws Exception {
         Path file = write("u.conf", """
                 tarin { epochs = 1 }
