@@ -261,6 +261,24 @@ public final class Merger {
         marker.addProperty("method", experiment.method().name());
         marker.addProperty("base", experiment.model().source());
         Files.writeString(target.resolve(MARKER), new GsonBuilder().setPrettyPrinting().create().toJson(marker) + "\n", StandardCharsets.UTF_8);
+        // last: the head's run directory is a finished run, which eval and predict check for
+        TrainingRunner.writeCompleteMarker(target, completedSteps(runDirectory));
+    }
+
+    /** The steps of the source run's completion marker (0 when it has none: a run written before markers existed). */
+    private static long completedSteps(Path runDirectory) {
+        try {
+            Path marker = runDirectory.resolve(TrainingRunner.COMPLETE_MARKER);
+            if (Files.isRegularFile(marker)) {
+                JsonObject o = com.google.gson.JsonParser.parseString(Files.readString(marker)).getAsJsonObject();
+                if (o.has("steps") && o.get("steps").isJsonPrimitive()) {
+                    return o.get("steps").getAsLong();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the source was checked finished before merging; a marker without steps gives 0
+        }
+        return 0;
     }
 
     /** The HF directory of a model source, or null when nothing is there. Maven sources are imported (once). */

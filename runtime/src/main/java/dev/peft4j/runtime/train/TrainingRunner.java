@@ -231,7 +231,8 @@ public final class TrainingRunner implements ExperimentRunner {
         }
     }
 
-    private static void writeCompleteMarker(Path runDirectory, long steps) throws IOException {
+    /** Writes {@link #COMPLETE_MARKER} atomically: the last file of a finished run directory (also of one written by merge). */
+    public static void writeCompleteMarker(Path runDirectory, long steps) throws IOException {
         Path temp = runDirectory.resolve("." + COMPLETE_MARKER + ".tmp");
         Files.writeString(temp, "{\"steps\": " + steps + ", \"finished\": \"" + java.time.Instant.now() + "\"}\n", StandardCharsets.UTF_8);
         Files.move(temp, runDirectory.resolve(COMPLETE_MARKER), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
