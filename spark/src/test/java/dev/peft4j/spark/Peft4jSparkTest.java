@@ -160,7 +160,12 @@ class Peft4jSparkTest {
         List<Float> a = out.get(0).getList(3);
         List<Float> b = out.get(2).getList(3);
         List<Float> c = out.get(3).getList(3);
-        assertThat(a).hasSize(384).isEqualTo(b);
+        assertThat(a).hasSize(384);
+        assertThat(b).hasSize(384);
+        // the same sentence in another batch (other partition, other padding length): equal up to float rounding
+        for (int i = 0; i < a.size(); i++) {
+            assertThat(b.get(i)).as("element %d", i).isCloseTo(a.get(i), org.assertj.core.data.Offset.offset(1e-5f));
+        }
         double norm = 0;
         double dot = 0;
         for (int i = 0; i < a.size(); i++) {
