@@ -4,7 +4,8 @@
   check_merged.py MERGED_DIR ENCODE_JSONL [PREDICT_JSONL]
 
 MERGED_DIR     the output of `peft4j merge RUN_DIR --out MERGED_DIR`
-ENCODE_JSONL   the output of `peft4j encode MERGED_DIR --input TEXTS --max-length N` (text + embedding per line)
+ENCODE_JSONL   the output of `peft4j encode MERGED_DIR --input TEXTS --max-length N` (text + embedding per line);
+               set MAX_LENGTH=N in the environment to the same N (default 256), or long texts are cut differently
 PREDICT_JSONL  the output of `peft4j predict MERGED_DIR/peft4j-run --input TEXTS` (text + label + score per line)
 
 transformers loads MERGED_DIR with AutoModel.from_pretrained (safetensors only, never a pickle), the texts are tokenised
