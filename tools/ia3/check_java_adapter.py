@@ -3,49 +3,17 @@
 
   check_java_adapter.py [ADAPTERS_DIR]     (default: adapters/target/java-ia3-adapters)
 
-PeftIa3InteropTest.writesAdaptersForThePeftCheck leaves ADAPTERS_DIR/java-*-ia3: adapter_config.json +
-adapter_model.safetensors written by peft4j's Ia3Model.save, expected.safetensors (peft4j's output for the fixture
-batch) and base.txt (the base fixture under ia3-fixtures/). This script loads each with PeftModel.from_pretrained,
-checks that PEFT's state dict of the adapter equals the file, and compares outputs. Exit status 1 if any
+PeftIa3InteropTest.writesAdaptersForThePeftCheck leaves ADAPTERS_DIR/java-*-ia3, written by peft4j's Ia3Model.save;
+tools/peft_check.py loads each in PEFT and compares the state dict and the outputs with peft4j's. Exit status 1 if any
 max |diff| > 1e-4.
 """
 import os
 import sys
 
-import torch
-from peft import PeftModel
-from peft.utils import get_peft_model_state_dict
-from safetensors.torch import load_file
-from transformers import AutoConfig, BertModel, LlamaForCausalLM
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, "..", "..", "adapters", "src", "test", "resources", "ia3-fixtures")
-ADAPTERS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "adapters", "target", "java-ia3-adapters")
-
-
-def main():
-    batch = load_file(os.path.join(FIXTURES, "batch.safetensors"))
-    worst = 0.0
-    for name in sorted(os.listdir(ADAPTERS)):
-        d = os.path.join(ADAPTERS, name)
-        with open(os.path.join(d, "base.txt")) as f:
-            base_dir = os.path.join(FIXTURES, f.read().strip())
-        cls = LlamaForCausalLM if AutoConfig.from_pretrained(base_dir).model_type == "llama" else BertModel
-        with torch.no_grad():
-            model = PeftModel.from_pretrained(cls.from_pretrained(base_dir).eval(), d).eval()
-            state = get_peft_model_state_dict(model)
-            file = load_file(os.path.join(d, "adapter_model.safetensors"))
-            assert set(state) == set(file), (sorted(state), sorted(file))
-            for k, v in file.items():
-                assert torch.equal(state[k], v), k
-            out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-            expected = load_file(os.path.join(d, "expected.safetensors"))
-            key = "logits" if "logits" in expected else "last_hidden_state"
-            diff = (getattr(out, key) - expected[key]).abs().max().item()
-            worst = max(worst, diff)
-            print(f"{name}: {len(file)} tensors loaded by PEFT, max |diff| of {key} vs peft4j {diff:.3g}")
-    sys.exit(1 if worst > 1e-4 else 0)
-
+sys.path.insert(0, os.path.join(HERE, ".."))
+from peft_check import check_java_adapters  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    check_java_adapters(os.path.join(HERE, "..", "..", "adapters", "src", "test", "resources", "ia3-fixtures"),
+                        sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "adapters", "target", "java-ia3-adapters"))
