@@ -80,7 +80,9 @@ final class LoraAdapterFiles {
         try (NDManager scratch = owner.newSubManager()) {
             Map<String, NDArray> state = files.read(file, scratch);
             List<String> paths = TargetSelector.select(model.root(), config, model.modelType());
-            validate(expectedShapes(model.root(), config, paths), state, file.toString());
+            Map<String, Shape> expected = expectedShapes(model.root(), config, paths);
+            state = rebased(expected, state);
+            validate(expected, state, file.toString());
             model.addAdapter(config, 0);
             model.loadStateDict(adapterName, state, file.toString());
         }
@@ -133,6 +135,47 @@ final class LoraAdapterFiles {
         return out;
     }
 
+    /**
+     * An adapter trained in HF PEFT on the bare encoder ({@code AutoModel}: {@code base_model.model.encoder...}) loaded
+     * into a task model whose backbone sits under a child ({@code base_model.model.bert.encoder...}), or the reverse:
+     * when no file key matches and one module prefix, added to or removed from every file key, matches them all, the
+     * keys are renamed by it. Anything less than a match of every key leaves the state as it is (and validation names
+     * what does not fit).
+     */
+    static Map<String, NDArray> rebased(Map<String, Shape> expected, Map<String, NDArray> state) {
+        if (state.isEmpty() || state.keySet().stream().anyMatch(expected::containsKey)
+                || !state.keySet().stream().allMatch(LoraKeys::hasPrefix)) {
+            return state;
+        }
+        String first = state.keySet().iterator().next().substring(PeftKeys.PREFIX.length());
+        for (String key : expected.keySet()) {
+            if (!key.startsWith(PeftKeys.PREFIX)) {
+                continue;
+            }
+            String e = key.substring(PeftKeys.PREFIX.length());
+            java.util.function.UnaryOperator<String> rename = null;
+            if (e.endsWith("." + first)) {
+                String add = e.substring(0, e.length() - first.length());
+                rename = k -> PeftKeys.PREFIX + add + k.substring(PeftKeys.PREFIX.length());
+            } else if (first.endsWith("." + e)) {
+                String drop = first.substring(0, first.length() - e.length());
+                rename = k -> k.substring(PeftKeys.PREFIX.length()).startsWith(drop)
+                        ? PeftKeys.PREFIX + k.substring(PeftKeys.PREFIX.length() + drop.length()) : k;
+            }
+            if (rename == null) {
+                continue;
+            }
+            Map<String, NDArray> renamed = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> t : state.entrySet()) {
+                renamed.put(rename.apply(t.getKey()), t.getValue());
+            }
+            if (renamed.size() == state.size() && expected.keySet().containsAll(renamed.keySet())) {
+                return renamed;
+            }
+        }
+        return state;
+    }
+
     /** Every file tensor must be expected with the same shape, and every expected tensor present. */
     static void validate(Map<String, Shape> expected, Map<String, NDArray> state, String source) {
         List<String> problems = new ArrayList<>();
@@ -153,7 +196,10 @@ final class LoraAdapterFiles {
             }
         }
         if (!problems.isEmpty()) {
-            throw new Peft4jException(source + " does not fit this model (nothing was applied): " + String.join("; ", problems));
+            // the first few say what is wrong; a whole model's worth of lines says nothing more
+            int shown = Math.min(problems.size(), 6);
+            throw new Peft4jException(source + " does not fit this model (nothing was applied): " + String.join("; ", problems.subList(0, shown))
+                    + (problems.size() > shown ? "; and " + (problems.size() - shown) + " more problems of " + state.size() + " tensors in the file" : ""));
         }
     }
 }
