@@ -56,7 +56,39 @@ public final class ExperimentConfig {
         } catch (ConfigException e) {
             throw new InvalidConfigException(List.of(problem(e, file.toString())));
         }
+        if (file.getFileName() != null && file.getFileName().toString().equals("resolved.conf")) {
+            parsed = migrateRunRecord(parsed);
+        }
         return new ExperimentConfig(withOverrides(parsed, overrides), file.toString(), file);
+    }
+
+    /**
+     * A run directory's {@code resolved.conf} written by an earlier peft4j keeps working: keys that moved are moved
+     * (a reader's {@code skip-bad-rows} became {@code data.bad-rows}), so that its run can still be evaluated, used as a
+     * teacher or merged. An experiment file a user writes gets the error that says where the key went instead.
+     */
+    static Config migrateRunRecord(Config record) {
+        if (!record.hasPath("data") || record.getValue("data").valueType() != com.typesafe.config.ConfigValueType.OBJECT) {
+            return record;
+        }
+        Config out = record;
+        boolean skip = false;
+        for (String split : record.getObject("data").keySet()) {
+            String path = com.typesafe.config.ConfigUtil.joinPath("data", split, "skip-bad-rows");
+            com.typesafe.config.ConfigValue section = record.getObject("data").get(split);
+            if (section != null && section.valueType() == com.typesafe.config.ConfigValueType.OBJECT && record.hasPath(path)) {
+                try {
+                    skip |= record.getBoolean(path);
+                } catch (ConfigException e) {
+                    continue; // not a boolean: left for validation to report
+                }
+                out = out.withoutPath(path);
+            }
+        }
+        if (skip && !out.hasPath("data.bad-rows")) {
+            out = out.withValue("data.bad-rows", com.typesafe.config.ConfigValueFactory.fromAnyRef("skip"));
+        }
+        return out;
     }
 
     /** An experiment given as a {@link Config} (from Java), with overrides. */

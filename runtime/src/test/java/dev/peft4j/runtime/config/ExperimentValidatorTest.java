@@ -133,6 +133,25 @@ class ExperimentValidatorTest {
     }
 
     @Test
+    void aRunRecordFromAnEarlierVersionStillValidatesButAnExperimentFileIsToldWhereTheKeyWent() throws Exception {
+        String text = """
+                model.source = tiny
+                method.name = lora
+                head.name = sequence-classification
+                data { train { path = "/x/train.tsv", format = tsv, skip-bad-rows = true }, eval { path = "/x/dev.tsv", format = tsv, skip-bad-rows = false } }
+                """;
+        Path record = dir.resolve("old-run");
+        Files.createDirectories(record);
+        Files.writeString(record.resolve("resolved.conf"), text);
+        ExperimentConfig migrated = ExperimentConfig.load(record.resolve("resolved.conf"), List.of());
+        assertThat(migrated.userConfig().hasPath("data.train.skip-bad-rows")).isFalse();
+        assertThat(migrated.userConfig().hasPath("data.eval.skip-bad-rows")).isFalse();
+        assertThat(migrated.userConfig().getString("data.bad-rows")).isEqualTo("skip");
+        Path file = write("mine.conf", text);
+        assertThat(problems(file)).anyMatch(p -> p.contains("data.train.skip-bad-rows: is no longer a reader key"));
+    }
+
+    @Test
     void aNullMethodSectionIsMissingAtItsLine() throws Exception {
         // found by ConfigFilesFuzzTest: a null section escaped as a raw ConfigException$Null while locating it
         Path file = write("null-method.conf", """
