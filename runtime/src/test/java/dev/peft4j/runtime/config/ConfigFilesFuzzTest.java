@@ -65,7 +65,7 @@ class ConfigFilesFuzzTest {
         return Combinators.combine(skeleton, piece.list().ofMaxSize(12)).as((s, l) -> s + String.join("", l));
     }
 
-    @Property(tries = 300)
+    @Property(tries = 300, seed = "20261203")
     void experimentFilesValidateOrLocateEveryProblem(@ForAll("experiment") String text) throws IOException {
         Path dir = Files.createTempDirectory("peft4j-fuzz-conf");
         Path file = dir.resolve("experiment.conf");
@@ -119,7 +119,7 @@ class ConfigFilesFuzzTest {
             "prompt", PeftPromptFiles::readConfig,
             "layernorm-tuning", LayerNormTuningModel::readConfig);
 
-    @Property(tries = 300)
+    @Property(tries = 300, seed = "20261203")
     void adapterConfigsLoadOrNameTheirFile(@ForAll("adapterConfig") String json) throws IOException {
         Path dir = Files.createTempDirectory("peft4j-fuzz-adapter");
         Path file = dir.resolve("adapter_config.json");

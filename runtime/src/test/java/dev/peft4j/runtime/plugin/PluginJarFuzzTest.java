@@ -82,7 +82,7 @@ class PluginJarFuzzTest {
                 "include required(file(\"/nonexistent\"))\n", "{{{");
     }
 
-    @Property(tries = 80)
+    @Property(tries = 80, seed = "20261203")
     void pluginJarsLoadOrAreReportedNamingTheJar(@ForAll("services") String services, @ForAll("reference") String reference,
             @ForAll boolean withServicesFile) throws IOException {
         Path dir = Files.createTempDirectory("peft4j-fuzz-plugins");
