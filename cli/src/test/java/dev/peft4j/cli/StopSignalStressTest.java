@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kill anywhere, resume exactly. Child JVMs train LoRA on all-MiniLM-L6-v2 and get, in turn, SIGINT, SIGTERM and SIGKILL at
- * seeded moments: SIGINT and SIGTERM at a random moment after training started, SIGKILL while a checkpoint is being
+ * seeded moments: SIGINT and SIGTERM at a random moment after training started, {@code KILL9} (kill -9 anywhere) at a random
+ * moment after the child completed a checkpoint (so that the resume starts from one), SIGKILL while a checkpoint is being
  * written (the children hold each file write {@code peft4j.debug.slow-write-ms} before its rename, and the harness waits
  * for a checkpoint's temporary directory to appear). SIGINT/SIGTERM must end with exit 130/143, a checkpoint and no
  * {@code hs_err} file (issue #16: the JVM's exit used to run libtorch's static destructors under {@code torchBackward},
@@ -30,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * signals, a 3.2M one once in 16: their steps spend too little time in backward, so the harness uses MiniLM.
  */
 class StopSignalStressTest {
-    static final Path DATA = Path.of(System.getProperty("peft4j.data", "")).toAbsolutePath();
+    /** {@code -Dpeft4j.data}, relative to the project root ({@code peft4j.root}, set by the build) as CI gives it, not to cli/. */
+    static final Path DATA = Path.of(System.getProperty("peft4j.root", "")).resolve(System.getProperty("peft4j.data", "")).toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
@@ -130,24 +132,29 @@ class StopSignalStressTest {
                 "-Dpeft4j.debug.slow-write-ms=" + ("KILL".equals(signal) ? 400 : 0), "-Dai.djl.pytorch.num_threads=" + threads,
                 "-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(),
                 "train", conf.toString(), "run.dir=\"" + runDir + "\""));
+        List<String> leftBefore = checkpointTemps(runDir);
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile()).start();
         boolean inWrite = false;
         if (signal != null) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
             if (signal.equals("KILL")) {
                 // wait until a checkpoint is being written (its temporary directory exists), then kill within the slowed write
-                while (!writingCheckpoint(runDir) && p.isAlive() && System.nanoTime() < deadline) {
+                while (!writingCheckpoint(runDir, leftBefore) && p.isAlive() && System.nanoTime() < deadline) {
                     Thread.sleep(5);
                 }
-                inWrite = writingCheckpoint(runDir);
+                inWrite = writingCheckpoint(runDir, leftBefore);
             } else {
-                // wait until the training loop runs (a progress line), then signal at a seeded moment within the next steps
-                while (!Files.readString(err).contains("step ") && p.isAlive() && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
+                // wait until the training loop runs (a progress line), then signal at a seeded moment within the next steps;
+                // KILL9 also waits for this child to complete a checkpoint, so that the resume starts from one (the moment
+                // lands in the steps after it) rather than from scratch
+                String stateAtStart = lastCheckpointState(runDir);
+                while ((!Files.readString(err).contains("step ") || signal.equals("KILL9") && lastCheckpointState(runDir).equals(stateAtStart))
+                        && p.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
                 }
             }
             Thread.sleep(delayMillis);
-            inWrite = inWrite && writingCheckpoint(runDir);
+            inWrite = inWrite && writingCheckpoint(runDir, leftBefore);
             new ProcessBuilder("kill", "-s", signal.equals("KILL9") ? "KILL" : signal, Long.toString(p.pid())).start().waitFor();
         }
         assertThat(p.waitFor(Integer.getInteger("peft4j.stress.child-timeout-s", 240), TimeUnit.SECONDS)).as("child finished").isTrue();
@@ -161,14 +168,29 @@ class StopSignalStressTest {
         return new Child(p.exitValue(), Files.readString(err), crashes, inWrite);
     }
 
-    private static boolean writingCheckpoint(Path runDir) throws IOException {
+    /** {@code checkpoints/last/state.json} as text, or "" while there is none. */
+    private static String lastCheckpointState(Path runDir) {
+        try {
+            return Files.readString(runDir.resolve("checkpoints/last/state.json"));
+        } catch (IOException e) {
+            return ""; // none yet, or being renamed into place
+        }
+    }
+
+    /** The temporary checkpoint directories in the run now (a killed write leaves one until the next save removes it). */
+    private static List<String> checkpointTemps(Path runDir) throws IOException {
         Path checkpoints = runDir.resolve("checkpoints");
         if (!Files.isDirectory(checkpoints)) {
-            return false;
+            return List.of();
         }
         try (Stream<Path> s = Files.list(checkpoints)) {
-            return s.anyMatch(p -> p.getFileName().toString().contains(".tmp-"));
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.contains(".tmp-")).toList();
         }
+    }
+
+    /** Whether this child is writing a checkpoint: a temporary directory that was not left there by an earlier kill. */
+    private static boolean writingCheckpoint(Path runDir, List<String> leftBefore) throws IOException {
+        return checkpointTemps(runDir).stream().anyMatch(n -> !leftBefore.contains(n));
     }
 
     /** The last progress step the child printed ({@code step 7/9}), for the report of the moments hit. */
@@ -202,7 +224,7 @@ class StopSignalStressTest {
     @Test
     void stories260kCausalLmKilledAnywhereResumesExactly() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(DATA.resolve("tinystories-260k")),
-                "peft4j.data not set: no stories260K");
+                "no stories260K under peft4j.data (" + DATA + ")");
         harness(Workload.STORIES_260K, Integer.getInteger("peft4j.stress.stories-kills", 2), new String[] {"KILL9", "KILL"}, true);
     }
 
@@ -254,6 +276,7 @@ class StopSignalStressTest {
 
         Child resumed = run(conf, runDir, null, 0, true);
         assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+        assertThat(checkpointTemps(runDir)).as("temporary checkpoint directories left by the kills, after the resumed run").isEmpty();
         assertThat(Files.readAllBytes(runDir.resolve("model/trainable.safetensors")))
                 .isEqualTo(Files.readAllBytes(dir.resolve("plain/model/trainable.safetensors")));
         assertThat(Files.readString(runDir.resolve("eval.json")).replaceAll("\"train_seconds\": [0-9.]+", ""))
