@@ -33,70 +33,31 @@ With --stories DIR (the HF stories260K directory, ../shared/data/tinystories-260
 
 Usage: make_peft_fixtures.py [--out DIR] [--stories DIR]
 """
-import json
 import os
-import shutil
 import sys
 
 import torch
 from peft import PeftModel, PrefixTuningConfig, PromptTuningConfig, get_peft_model
 from safetensors.torch import save_file
-from transformers import BertConfig, BertModel, DynamicCache, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import BertModel, DynamicCache, GPT2Config, GPT2LMHeadModel, LlamaForCausalLM
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "adapters", "src", "test", "resources", "prompt-fixtures")
-if "--out" in sys.argv:
-    OUT = sys.argv[sys.argv.index("--out") + 1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peft_fixtures import IDS, MASK, FixtureWriter, out_dir, perturb, tiny_bert_config, tiny_llama_config  # noqa: E402
 
-IDS = torch.tensor([[2, 7, 9, 13, 21, 4, 3], [2, 11, 5, 3, 0, 0, 0]], dtype=torch.long)
-MASK = (IDS != 0).long()
+W = FixtureWriter(out_dir("adapters", "src", "test", "resources", "prompt-fixtures"))
 PROMPT = torch.tensor([[2, 7, 9, 13]], dtype=torch.long)
-
-
-def save_base(model, name):
-    d = os.path.join(OUT, name)
-    model.save_pretrained(d, safe_serialization=True)
-    for extra in ("generation_config.json",):
-        p = os.path.join(d, extra)
-        if os.path.exists(p):
-            os.remove(p)
-
-
-def save_adapter(peft_model, name, expected):
-    d = os.path.join(OUT, name)
-    peft_model.save_pretrained(d, safe_serialization=True)
-    readme = os.path.join(d, "README.md")
-    if os.path.exists(readme):
-        os.remove(readme)
-    # the machine's absolute path is noise in a committed fixture: name the base directory beside it
-    config_file = os.path.join(d, "adapter_config.json")
-    with open(config_file) as f:
-        config = json.load(f)
-    if config.get("base_model_name_or_path"):
-        config["base_model_name_or_path"] = os.path.basename(os.path.normpath(config["base_model_name_or_path"]))
-    with open(config_file, "w") as f:
-        json.dump(config, f, indent=2, sort_keys=True)
-        f.write("\n")
-    save_file({k: v.detach().contiguous() for k, v in expected.items()}, os.path.join(d, "expected.safetensors"))
-
-
-def perturb(model, gen):
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            if p.requires_grad:
-                p.add_(0.3 * torch.randn(p.shape, generator=gen))
 
 
 def bert_base():
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=24,
-                     max_position_embeddings=32, type_vocab_size=2)
+    cfg = tiny_bert_config()
     base = BertModel(cfg, add_pooling_layer=True).eval()
-    save_base(base, "base-bert")
+    W.save_base(base, "base-bert")
     return base
 
 
 def fresh_bert():
-    return BertModel.from_pretrained(os.path.join(OUT, "base-bert")).eval()
+    return BertModel.from_pretrained(W.path("base-bert")).eval()
 
 
 def bert_prefix_expected(peft_model, base):
@@ -120,20 +81,13 @@ def stories(directory, gen):
             ids = torch.cat([ids, step[:, -1:].argmax(-1)], dim=1)
             if ids[0, -1].item() == 2:
                 break
-        d = os.path.join(out, "stories-prefix")
-        global OUT
-        saved, OUT = OUT, out
-        try:
-            save_adapter(pm, "stories-prefix", {"greedy_ids": ids[:, 1:].long()})
-        finally:
-            OUT = saved
+        FixtureWriter(out).save_adapter(pm, "stories-prefix", {"greedy_ids": ids[:, 1:].long()})
         print("stories-prefix", ids[0, 1:].tolist(), pm.get_nb_trainable_parameters())
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(1)
-    save_file({"input_ids": IDS, "attention_mask": MASK, "prompt": PROMPT}, os.path.join(OUT, "batch.safetensors"))
+    save_file({"input_ids": IDS, "attention_mask": MASK, "prompt": PROMPT}, W.path("batch.safetensors"))
 
     bert_base()
     with torch.no_grad():
@@ -144,31 +98,29 @@ def main():
             pm = get_peft_model(base, cfg).eval()
             perturb(pm, gen)
             expected = bert_prefix_expected(pm, base)
-            save_adapter(pm, name, {"last_hidden_state": expected})
+            W.save_adapter(pm, name, {"last_hidden_state": expected})
             print(name, tuple(expected.shape), pm.get_nb_trainable_parameters())
 
         base = fresh_bert()
         pm = get_peft_model(base, PromptTuningConfig(task_type="FEATURE_EXTRACTION", num_virtual_tokens=3)).eval()
         perturb(pm, gen)
         out = pm(input_ids=IDS, attention_mask=MASK).last_hidden_state
-        save_adapter(pm, "bert-prompt", {"last_hidden_state": out})
+        W.save_adapter(pm, "bert-prompt", {"last_hidden_state": out})
         print("bert-prompt", tuple(out.shape), pm.get_nb_trainable_parameters())
 
         torch.manual_seed(2)
-        lcfg = LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
-                           num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True,
-                           initializer_range=0.4)
-        save_base(LlamaForCausalLM(lcfg).eval(), "base-llama")
+        lcfg = tiny_llama_config()
+        W.save_base(LlamaForCausalLM(lcfg).eval(), "base-llama")
         torch.manual_seed(3)
         gcfg = GPT2Config(vocab_size=50, n_positions=32, n_embd=16, n_layer=2, n_head=2, initializer_range=0.4,
                           bos_token_id=0, eos_token_id=0)
-        save_base(GPT2LMHeadModel(gcfg).eval(), "base-gpt2")
+        W.save_base(GPT2LMHeadModel(gcfg).eval(), "base-gpt2")
 
         for name, base_dir, cls, cfg in (
                 ("llama-prefix", "base-llama", LlamaForCausalLM, PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
                 ("llama-prompt", "base-llama", LlamaForCausalLM, PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
                 ("gpt2-prefix", "base-gpt2", GPT2LMHeadModel, PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=2))):
-            base = cls.from_pretrained(os.path.join(OUT, base_dir)).eval()
+            base = cls.from_pretrained(W.path(base_dir)).eval()
             pm = get_peft_model(base, cfg).eval()
             perturb(pm, gen)
             logits = pm(input_ids=IDS, attention_mask=MASK).logits
@@ -179,7 +131,7 @@ def main():
             new = ids[:, PROMPT.shape[1]:]
             hf_generate = pm.generate(input_ids=PROMPT, attention_mask=torch.ones_like(PROMPT), max_new_tokens=6, do_sample=False)
             print(name, "PeftModel.generate gives", hf_generate[:, PROMPT.shape[1]:].tolist(), "(see the docstring)")
-            save_adapter(pm, name, {"logits": logits, "greedy_ids": new.long()})
+            W.save_adapter(pm, name, {"logits": logits, "greedy_ids": new.long()})
             print(name, tuple(logits.shape), new.tolist(), pm.get_nb_trainable_parameters())
 
     if "--stories" in sys.argv:
@@ -187,9 +139,9 @@ def main():
 
     # round trip through PEFT's own loader: what was saved loads back with the same outputs
     with torch.no_grad():
-        again = PeftModel.from_pretrained(fresh_bert(), os.path.join(OUT, "bert-prompt")).eval()
+        again = PeftModel.from_pretrained(fresh_bert(), W.path("bert-prompt")).eval()
         from safetensors.torch import load_file
-        exp = load_file(os.path.join(OUT, "bert-prompt", "expected.safetensors"))["last_hidden_state"]
+        exp = load_file(W.path("bert-prompt", "expected.safetensors"))["last_hidden_state"]
         print("bert-prompt reload max diff", (again(input_ids=IDS, attention_mask=MASK).last_hidden_state - exp).abs().max().item())
 
 
