@@ -133,6 +133,27 @@ class TeacherCacheTest {
             assertThat(log.toString(StandardCharsets.UTF_8)).contains("positions x top 64 of 64 logits").contains("positions x top 5 of 64 logits")
                     .contains("reusing " + dir.resolve("top5.safetensors"));
             assertThat(top5.perToken()).isTrue();
+            // the file keeps each example's own positions only: rows = the sum of the lengths, not examples x max length
+            int positions = data.encoded().stream().mapToInt(e -> e.length()).sum();
+            int longest = data.encoded().stream().mapToInt(e -> e.length()).max().orElseThrow();
+            assertThat(positions).isLessThan(12 * longest);
+            SafetensorsTensorFiles st = new SafetensorsTensorFiles();
+            try (NDManager read = manager.newSubManager()) {
+                java.util.Map<String, NDArray> stored = st.read(dir.resolve("top5.safetensors"), read);
+                assertThat(stored.get("top_values").getShape()).isEqualTo(new ai.djl.ndarray.types.Shape(positions, 5));
+                assertThat(stored.get("top_indices").getShape()).isEqualTo(new ai.djl.ndarray.types.Shape(positions, 5));
+                int[] offsets = stored.get("top_offsets").toIntArray();
+                assertThat(offsets).hasSize(13).startsWith(0).endsWith(positions);
+                // a file in the earlier layout (every example padded to the longest) is rebuilt, saying why
+                java.util.Map<String, NDArray> padded = new java.util.LinkedHashMap<>();
+                padded.put("top_values", read.zeros(new ai.djl.ndarray.types.Shape(12, longest, 5)));
+                padded.put("top_indices", read.zeros(new ai.djl.ndarray.types.Shape(12, longest, 5), ai.djl.ndarray.types.DataType.INT32));
+                st.write(dir.resolve("old.safetensors"), padded, st.metadata(dir.resolve("top5.safetensors")));
+            }
+            ByteArrayOutputStream oldLog = new ByteArrayOutputStream();
+            TeacherCache rebuilt = TeacherCache.openOrBuild(dir.resolve("old.safetensors"), teacher, data, 5, 0, 5, st,
+                    new PrintStream(oldLog, true, StandardCharsets.UTF_8));
+            assertThat(oldLog.toString(StandardCharsets.UTF_8)).contains("is rebuilt: it keeps every example padded to " + longest + " positions");
             Batch batch = new Batcher(data, 4, 1, 0).trainingEpoch(5, 0).get(1);
             try (NDManager step = manager.newSubManager()) {
                 ForwardContext ctx = ForwardContext.inference(step);
@@ -142,6 +163,7 @@ class TeacherCacheTest {
                 float[] a = full.logits(batch, step).toFloatArray();
                 float[] t5 = top5.logits(batch, step).toFloatArray();
                 assertThat(reread.logits(batch, step).toFloatArray()).containsExactly(t5);
+                assertThat(rebuilt.logits(batch, step).toFloatArray()).containsExactly(t5);
                 NDArray labels = batch.labels(step);
                 long[] y = labels.toLongArray();
                 float[] s = studentModel.forward(batch.input(step), ctx).logits().toFloatArray();
