@@ -1,7 +1,12 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.models.EngineReport;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,11 +26,55 @@ final class DoctorCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /**
+     * Which of SIGHUP, SIGINT and SIGTERM this process ignores, from a Linux {@code /proc/PID/status} ({@code SigIgn}:
+     * bit n-1 for signal n); null where the file or the line is missing. A process started in the background by a shell
+     * without job control ({@code cmd &} in a script, many CI runners) inherits SIGINT as ignored, and the JVM keeps it so.
+     */
+    static List<String> ignoredSignals(Path status) {
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("SigIgn:")) {
+                    long mask = Long.parseUnsignedLong(line.substring("SigIgn:".length()).strip(), 16);
+                    List<String> ignored = new ArrayList<>();
+                    for (String[] signal : new String[][] {{"HUP", "1"}, {"INT", "2"}, {"TERM", "15"}}) {
+                        if ((mask & (1L << (Integer.parseInt(signal[1]) - 1))) != 0) {
+                            ignored.add("SIG" + signal[0]);
+                        }
+                    }
+                    return ignored;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or an unreadable status: unknown
+        }
+        return null;
+    }
+
+    static String signalsLine(List<String> ignored) {
+        String head = "stop signals:     ";
+        if (ignored == null) {
+            return head + "SIGINT/SIGTERM stop training at the next step with a checkpoint (exit 130/143), unless ignored (not known here)";
+        }
+        if (ignored.contains("SIGINT") || ignored.contains("SIGTERM")) {
+            return head + String.join(", ", ignored) + " ignored in this process (inherited: started in the background without job control,"
+                    + " or by nohup); " + (ignored.contains("SIGTERM") ? "stop a run with SIGKILL, and resume it from its last checkpoint"
+                    : "stop a run with SIGTERM (kill PID): it stops at the next step with a checkpoint");
+        }
+        return head + "SIGINT (Ctrl-C) and SIGTERM stop training at the next step with a checkpoint (exit 130/143)"
+                + (ignored.contains("SIGHUP") ? "; SIGHUP ignored (nohup)" : "");
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         EngineReport report = EngineReport.collect();
-        report.lines().forEach(out::println);
+        for (String line : report.lines()) {
+            if (line.startsWith("verdict:")) {
+                out.println(signalsLine(ignoredSignals(Path.of("/proc/self/status"))));
+            }
+            out.println(line);
+        }
         out.flush();
         if (!report.started() || (requireGpu && report.gpuCount() == 0)) {
             return 1;

@@ -33,6 +33,7 @@ class DoctorCommandTest {
                 .containsPattern("threads:          intra-op \\d+, inter-op \\d+")
                 .contains("PYTORCH_LIBRARY_PATH: (unset)")
                 .contains("ai.djl.offline:   true");
+        assertThat(run.out()).containsPattern("stop signals:     .*\nverdict:");
         Run gpu = doctor("--require-gpu");
         if (run.out().contains("GPUs visible to libtorch: 0)")) {
             assertThat(run.out()).contains("devices:          cpu() (GPUs visible to libtorch: 0)")
@@ -42,5 +43,35 @@ class DoctorCommandTest {
         } else {
             assertThat(gpu.code()).isZero();
         }
+    }
+
+    /** The stop-signal line reads the SigIgn mask: a run started by {@code cmd &} in a script ignores SIGINT, said with the way out. */
+    @Test
+    void tellsWhetherCtrlCStillStopsARun(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path status = dir.resolve("status");
+        java.nio.file.Files.writeString(status, "Name:\tjava\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000006\nSigCgt:\t0000000000004a03\n");
+        assertThat(DoctorCommand.ignoredSignals(status)).containsExactly("SIGINT");
+        assertThat(DoctorCommand.signalsLine(DoctorCommand.ignoredSignals(status))).isEqualTo("stop signals:     SIGINT ignored in this process"
+                + " (inherited: started in the background without job control, or by nohup); stop a run with SIGTERM (kill PID): it stops at the"
+                + " next step with a checkpoint");
+        java.nio.file.Files.writeString(status, "SigIgn:\t0000000000000001\n");
+        assertThat(DoctorCommand.signalsLine(DoctorCommand.ignoredSignals(status))).isEqualTo("stop signals:     SIGINT (Ctrl-C) and SIGTERM stop"
+                + " training at the next step with a checkpoint (exit 130/143); SIGHUP ignored (nohup)");
+        java.nio.file.Files.writeString(status, "SigIgn:\t0000000000004002\n");
+        assertThat(DoctorCommand.ignoredSignals(status)).containsExactly("SIGINT", "SIGTERM");
+        assertThat(DoctorCommand.ignoredSignals(dir.resolve("missing"))).isNull();
+        // end to end: peft4j doctor in a child JVM started with SIGINT ignored, and with it at its default (GNU env)
+        Assumptions.assumeTrue(StopSignalStressTest.DEFAULT_SIGNALS.size() > 0, "no env --default-signal here");
+        assertThat(childDoctor("--ignore-signal=INT")).contains("stop signals:     SIGINT ignored in this process");
+        assertThat(childDoctor("--default-signal=INT,TERM,HUP")).contains("stop signals:     SIGINT (Ctrl-C) and SIGTERM stop training");
+    }
+
+    private static String childDoctor(String envOption) throws Exception {
+        Process p = new ProcessBuilder("env", envOption, java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), Peft4jCli.class.getName(), "doctor")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        return out;
     }
 }
