@@ -5,7 +5,10 @@ Same shapes and steps as `peft4j bench`: a BertForSequenceClassification with al
 config (6 layers, hidden 384, 12 heads, intermediate 1536, vocab 30522; random init, since the
 timing does not depend on the weights), 2 labels; random token ids of one fixed length with every
 position attended; LoRA r=8, alpha=8, no dropout on query and value (the classifier trains too,
-PEFT's SEQ_CLS modules_to_save) or full fine-tuning. One step: forward, cross-entropy loss, backward,
+PEFT's SEQ_CLS modules_to_save), IA3 with PEFT's BERT defaults, prefix tuning or prompt tuning with 20 virtual
+tokens (PEFT's defaults otherwise: no prefix projection, random prompt init), or full fine-tuning.
+Prefix tuning on BERT needs transformers 4.x (5.x refuses BERT's past key values); the numbers in
+docs/benchmarks.md were taken with transformers 4.46.3. One step: forward, cross-entropy loss, backward,
 grad-norm clipping at 1.0, AdamW (lr 1e-4, weight decay 0.01), zero grads. The median step time after
 the warm-up; every workload runs in a fresh process, so VmHWM is that workload's peak RSS.
 
@@ -48,9 +51,9 @@ def run_here(name, steps, warmup, threads, dropout, device="cpu"):
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.set_num_threads(threads)
-    m = re.fullmatch(r"(lora|full)-(\d+)x(\d+)", name)
+    m = re.fullmatch(r"(lora|full|ia3|prefix|prompt)-(\d+)x(\d+)", name)
     if not m:
-        raise SystemExit(f"workload '{name}' is not METHOD-BATCHxSEQ (lora or full)")
+        raise SystemExit(f"workload '{name}' is not METHOD-BATCHxSEQ (lora, full, ia3, prefix or prompt)")
     method, batch, seq = m.group(1), int(m.group(2)), int(m.group(3))
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
@@ -58,10 +61,15 @@ def run_here(name, steps, warmup, threads, dropout, device="cpu"):
     if dropout is not None:
         config.hidden_dropout_prob = config.attention_probs_dropout_prob = config.classifier_dropout = dropout
     model = BertForSequenceClassification(config)
-    if method == "lora":
-        from peft import LoraConfig, TaskType, get_peft_model
-        model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=8, lora_dropout=0.0,
-                                                 target_modules=["query", "value"]))
+    if method != "full":
+        from peft import IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig, TaskType, get_peft_model
+        peft_config = {
+            "lora": lambda: LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=8, lora_dropout=0.0, target_modules=["query", "value"]),
+            "ia3": lambda: IA3Config(task_type=TaskType.SEQ_CLS),
+            "prefix": lambda: PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=20),
+            "prompt": lambda: PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=20),
+        }[method]()
+        model = get_peft_model(model, peft_config)
     model.to(device)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]

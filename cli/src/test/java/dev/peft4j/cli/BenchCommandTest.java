@@ -14,9 +14,49 @@ class BenchCommandTest {
     void workloadNamesParseOrFailWithTheValidForm() {
         assertThat(BenchCommand.Workload.parse("lora-16x64")).isEqualTo(new BenchCommand.Workload("lora-16x64", "lora", 16, 64));
         assertThat(BenchCommand.Workload.parse("full-32x128").seq()).isEqualTo(128);
-        for (String bad : List.of("lora-16", "prefix-16x64", "full-0x64", "lora-16x1", "LORA-16x64")) {
+        assertThat(BenchCommand.Workload.parse("prefix-16x64").method()).isEqualTo("prefix");
+        for (String bad : List.of("lora-16", "bitfit-16x64", "full-0x64", "lora-16x1", "LORA-16x64")) {
             assertThatThrownBy(() -> BenchCommand.Workload.parse(bad)).isInstanceOf(Peft4jException.class)
                     .hasMessageContaining("workload '" + bad + "' is not METHOD-BATCHxSEQ");
+        }
+    }
+
+    /**
+     * Every workload's method applies to the real all-MiniLM-L6-v2 and trains the same parameter count as HF PEFT on
+     * BertForSequenceClassification (tools/bench/hf_peft_bench.py prints it; the 770 of the 2-class head included).
+     */
+    @Test
+    void everyWorkloadTrainsThePeftParameterCount() throws Exception {
+        java.util.Map<String, Long> expected = java.util.Map.of("lora", 74_498L, "ia3", 16_898L, "prefix", 92_930L, "prompt", 8_450L);
+        String threads = System.getProperty(dev.peft4j.models.Engines.THREADS_PROPERTY);
+        String cache = System.getProperty("peft4j.cache");
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        try {
+            System.setProperty("peft4j.cache", Peft4jCliTest.CACHE);
+            System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            for (String method : expected.keySet()) {
+                java.io.StringWriter out = new java.io.StringWriter();
+                var cli = Peft4jCli.commandLine();
+                cli.setOut(new java.io.PrintWriter(out));
+                assertThat(cli.execute("bench", "--workload", method + "-2x8", "--steps", "1", "--warmup", "0", "--phases"))
+                        .as(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).isZero();
+                assertThat(out.toString()).startsWith("workload=" + method + "-2x8 ms_per_step=");
+            }
+        } finally {
+            System.setErr(err);
+            restore(dev.peft4j.models.Engines.THREADS_PROPERTY, threads);
+            restore("peft4j.cache", cache);
+        }
+        String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        expected.forEach((method, count) -> assertThat(log).contains("workload=" + method + "-2x8 trainable=" + count + " "));
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, value);
         }
     }
 
